@@ -1,0 +1,38 @@
+# fraud-mlops: `make run` starts the platform on embedded defaults, `make test` runs the suite.
+SHELL := /bin/bash
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+export DO_NOT_TRACK := 1
+export BENTOML_DO_NOT_TRACK := true
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench audit-ui install uv clean
+
+uv:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv
+
+install: uv
+	@$(UV) sync --locked --quiet
+
+run: install
+	@$(UV) run python -m fraud_assets.platform
+
+test: install lint
+	$(UV) run pytest --timeout=900 $(PYTEST_ARGS)
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+format: install
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+bench: install
+	@for b in benchmarks/*.py; do echo "== $$b"; $(UV) run python $$b || exit 1; done
+
+audit-ui: install
+	$(UV) run dagster-webserver --read-only -h 0.0.0.0 -p 3003 -w workspace.yaml
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache
