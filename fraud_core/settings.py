@@ -19,7 +19,7 @@ def normalize_db_url(url: str) -> str:
     """Map bare PostgreSQL URLs to the psycopg 3 driver; leave everything else as is."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
