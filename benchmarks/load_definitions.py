@@ -1,0 +1,52 @@
+"""Load time of the `fraud_assets` code location as a ratio to `import dagster` alone.
+
+Each measurement is a fresh interpreter (cold imports, warm file cache), median of 5.
+Target: ratio <= 1.5 (heavy libraries are imported inside asset bodies only).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+
+BASELINE = """
+import time; t = time.perf_counter()
+import dagster
+print(time.perf_counter() - t)
+"""
+LOCATION = """
+import time; t = time.perf_counter()
+import dagster
+from fraud_assets.definitions import defs
+repo = defs().get_repository_def()
+repo.get_all_jobs(); repo.asset_graph
+print(time.perf_counter() - t)
+"""
+RUNS = 5
+
+
+def median_seconds(code: str) -> float:
+    times = []
+    for _ in range(RUNS):
+        out = subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        times.append(float(out.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def main() -> None:
+    baseline = median_seconds(BASELINE)
+    location = median_seconds(LOCATION)
+    ratio = location / baseline
+    print(f"import dagster:              {baseline:.2f} s (median of {RUNS})")
+    print(f"load fraud_assets location:  {location:.2f} s (median of {RUNS})")
+    print(f"ratio: {ratio:.2f}x (target <= 1.5x) {'OK' if ratio <= 1.5 else 'OVER TARGET'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""The retraining job: labeled predictions -> dataset -> model -> gate -> promotion."""
+
+import dagster as dg
+
+from fraud_assets.provenance import RETRAIN_TAG
+from fraud_assets.tracking import end_mlflow_on_run_finished
+
+RETRAINING_ASSETS = (
+    "labeled_predictions",
+    "training_dataset",
+    "trained_model",
+    "validation_gate",
+    "promoted_model",
+)
+
+retraining_job = dg.define_asset_job(
+    "retraining",
+    selection=dg.AssetSelection.assets(*RETRAINING_ASSETS),
+    executor_def=dg.in_process_executor,
+    hooks={end_mlflow_on_run_finished},
+    tags=dict([RETRAIN_TAG]),
+    description="Retrain on the last 90 days of labels, gate against the champion, promote. "
+    "Unpartitioned: it reads the daily-ingested store through labeled_predictions as of now. "
+    "At most one runs at a time (tag retrain=fraud, limited in dagster.yaml).",
+)

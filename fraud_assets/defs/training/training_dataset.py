@@ -1,0 +1,70 @@
+"""`training_dataset`: the last N days of labeled predictions (90 as in the case study)."""
+
+from datetime import timedelta
+
+import dagster as dg
+
+from fraud_assets.provenance import latest_metadata, provenance
+from fraud_assets.resources import LocalFolder
+from fraud_assets.tables import markdown_table
+
+
+class TrainingWindow(dg.Config):
+    days: int = 90
+    min_labeled_rows: int = 1000
+
+
+@dg.asset(
+    deps=["labeled_predictions"],
+    group_name="training",
+    kinds={"pandas", "parquet"},
+    owners=["team:data"],
+    description="Predictions with a final label (fraud, or legit) over the last `days` days, "
+    "frozen as a Parquet snapshot with a content hash.",
+)
+def training_dataset(
+    context: dg.AssetExecutionContext, config: TrainingWindow, datasets: LocalFolder
+) -> dg.MaterializeResult:
+    import pandas as pd
+
+    from fraud_core.training import labeled_rows, window_of
+
+    upstream = latest_metadata(context.instance, "labeled_predictions")
+    as_of = pd.Timestamp(upstream["as_of"])
+    start = as_of - timedelta(days=config.days)
+    if upstream["window_days"] < config.days:
+        raise dg.Failure(
+            f"labeled_predictions covers {upstream['window_days']} days, the training window "
+            f"needs {config.days}: rematerialize it with window_days >= {config.days}"
+        )
+    frame = pd.read_parquet(upstream["snapshot"])
+    rows = labeled_rows(frame[(frame["event_time"] >= start) & (frame["event_time"] < as_of)])
+    window = {**window_of(rows), "as_of": as_of.isoformat(), "days": config.days}
+    if len(rows) < config.min_labeled_rows:
+        raise dg.Failure(
+            description=(
+                f"only {len(rows)} labeled predictions between {start:%Y-%m-%d} and "
+                f"{as_of:%Y-%m-%d} (need at least {config.min_labeled_rows}): wait for more "
+                "labels or widen the window"
+            ),
+            metadata={"labeled_rows": len(rows), "window": window},
+        )
+    path = datasets.dir("training") / f"{window['content_hash']}.parquet"
+    rows.to_parquet(path, index=False)
+    week = rows["event_time"].dt.strftime("%G-W%V").rename("week")
+    weekly = rows.groupby([week, "label"]).size().unstack(fill_value=0)
+    return dg.MaterializeResult(
+        metadata={
+            **provenance(context),
+            "as_of": as_of.isoformat(),
+            "window": window,
+            "window_hash": window["content_hash"],
+            "snapshot": dg.MetadataValue.path(str(path)),
+            "dagster/row_count": len(rows),
+            "frauds": window["frauds"],
+            "fraud_rate": window["frauds"] / len(rows),
+            "labels_by_week": markdown_table(
+                [{"week": w, **{k: int(v) for k, v in n.items()}} for w, n in weekly.iterrows()]
+            ),
+        }
+    )

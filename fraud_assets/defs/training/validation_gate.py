@@ -1,0 +1,136 @@
+"""`validation_gate`: the candidate against the champion on the same holdout, and the blocking
+check that keeps a refused candidate from going any further."""
+
+from dataclasses import asdict
+from typing import Any
+
+import dagster as dg
+
+from fraud_assets.provenance import actor, latest_metadata, mlflow_run_url, provenance
+from fraud_assets.resources import RegistryResource
+from fraud_assets.tables import markdown_table
+from fraud_core.training import GatePolicy
+
+_DEFAULT = GatePolicy()
+
+
+class GateConfig(dg.Config):
+    """The gate's rules (see fraud_core.training.GatePolicy)."""
+
+    threshold: float = _DEFAULT.threshold
+    min_f1_gain: float = _DEFAULT.min_f1_gain
+    fpr_tolerance: float = _DEFAULT.fpr_tolerance
+    segment_fpr_tolerance: float = _DEFAULT.segment_fpr_tolerance
+    segment_recall_tolerance: float = _DEFAULT.segment_recall_tolerance
+    min_segment_rows: int = _DEFAULT.min_segment_rows
+    min_segment_frauds: int = _DEFAULT.min_segment_frauds
+    floor_recall: float = _DEFAULT.floor_recall
+    floor_precision: float = _DEFAULT.floor_precision
+    floor_pr_auc: float = _DEFAULT.floor_pr_auc
+    max_fpr: float = _DEFAULT.max_fpr
+
+
+@dg.asset(
+    deps=["trained_model"],
+    group_name="training",
+    kinds={"xgboost", "mlflow"},
+    owners=["team:data"],
+    description="Candidate vs champion on the candidate's holdout: F1 >= champion + 0.02, FPR "
+    "not worse, expected cost lower, no segment regressing; absolute floors for a first model.",
+)
+def validation_gate(
+    context: dg.AssetExecutionContext,
+    config: GateConfig,
+    registry: RegistryResource,
+    mlflow: dg.ResourceParam[Any],
+) -> dg.MaterializeResult:
+    import pandas as pd
+
+    from fraud_core.features import FEATURE_NAMES
+    from fraud_core.registry import CHALLENGER, CHAMPION
+    from fraud_core.training import Costs, evaluate, judge
+
+    candidate = latest_metadata(context.instance, "trained_model")
+    version = str(candidate["model_version"])
+    holdout = pd.read_parquet(candidate["holdout"])
+    X = holdout[list(FEATURE_NAMES)].to_numpy("float32")
+    policy = GatePolicy(**config.model_dump())
+    facade = registry.open()
+    mine = evaluate(holdout, facade.load(version).predict(X), policy, Costs())
+    champion_info = facade.version_for(CHAMPION)
+    champion_version = champion_info.version if champion_info else None
+    theirs = None
+    if champion_version is not None and champion_version != version:
+        theirs = evaluate(holdout, facade.load(champion_version).predict(X), policy, Costs())
+    decision = judge(mine, theirs, policy)
+
+    verdict = "passed" if decision.passed else "failed"
+    facade.set_version_tags(
+        version,
+        {
+            "validation_gate": verdict,
+            "gate_reasons": "; ".join(decision.reasons) or "none",
+            "gate_champion": champion_version or "none (absolute floors)",
+        },
+    )
+    mlflow.set_tags({"validation_gate": verdict, "gate_champion": champion_version or "none"})
+    mlflow.log_metrics(
+        {f"gate_candidate_{r['metric']}": r["candidate"] for r in decision.comparison}
+        | {
+            f"gate_champion_{r['metric']}": r["champion"]
+            for r in decision.comparison
+            if r["champion"] is not None
+        }
+    )
+    who = actor(context)
+    subject = f"{facade.model_name}/{version}"
+    details = {
+        "champion_version": champion_version,
+        "comparison": list(decision.comparison),
+        "policy": asdict(policy),
+        "dagster_run_id": context.run.run_id,
+        "holdout_rows": len(holdout),
+    }
+    facade.store.append_audit(who, f"validation_gate.{verdict}", subject, decision.summary, details)
+    if not decision.passed:
+        facade.mark_rejected(version, decision.summary, actor=who)
+        if facade.aliases().get(CHALLENGER) == version:
+            facade.clear_alias(CHALLENGER, actor=who, reason=f"refused by the gate: {version}")
+    run_id = candidate["mlflow_run_id"]
+    experiment_id = facade.client.get_run(run_id).info.experiment_id
+    return dg.MaterializeResult(
+        metadata={
+            **provenance(context),
+            "model_version": version,
+            "champion_version": champion_version or "none",
+            "gate_passed": decision.passed,
+            "gate_result": decision.summary,
+            "reasons": dg.MetadataValue.md(
+                "\n".join(f"- {r}" for r in decision.reasons) or "_all rules passed_"
+            ),
+            "comparison": markdown_table(decision.comparison, ["metric", "candidate", "champion"]),
+            "segments": markdown_table(decision.segment_comparison),
+            "policy": asdict(policy),
+            "holdout_rows": len(holdout),
+            "mlflow_run_id": run_id,
+            "mlflow_run": dg.MetadataValue.url(mlflow_run_url(experiment_id, run_id)),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=validation_gate,
+    blocking=True,
+    description="Blocks promotion unless the latest gate passed; closes the MLflow run when "
+    "nothing downstream will run.",
+)
+def gate_passed(context: dg.AssetCheckExecutionContext, mlflow: dg.ResourceParam[Any]):
+    gate = latest_metadata(context.instance, "validation_gate")
+    if not gate["gate_passed"]:
+        mlflow.end_run()
+    return dg.AssetCheckResult(
+        passed=bool(gate["gate_passed"]),
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=gate["gate_result"],
+        metadata={"model_version": gate["model_version"], "gate_result": gate["gate_result"]},
+    )

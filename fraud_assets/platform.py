@@ -1,0 +1,154 @@
+"""`make run`: bootstrap the platform, then run Dagster (UI + daemon) and the scorer together.
+
+    python -m fraud_assets.platform
+
+First start: seeds a simulated pre-drift history into an empty store and trains and promotes
+the first champion through the retraining job (`fraudops bootstrap`). Then starts
+`dagster dev` (port 3000, sensors and schedules running) and `bentoml serve` (port 3001),
+prints where each is, and on Ctrl-C (or SIGTERM) stops both, each with its whole process group.
+If either exits on its own, the other is stopped too and the exit code is non-zero.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DAGSTER_PORT = 3000
+SCORER_PORT = 3001
+HOST = "127.0.0.1"
+SCORER_TARGET = "fraud_serving.service:FraudScorer"
+READY_TIMEOUT_S = 180.0
+STOP_TIMEOUT_S = 20.0
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    ready_url: str
+    show: str
+    process: subprocess.Popen | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(self.command, env=env, start_new_session=True)
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def stop(self) -> None:
+        """SIGTERM to the process group, SIGKILL after STOP_TIMEOUT_S."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        group = os.getpgid(self.process.pid)
+        os.killpg(group, signal.SIGTERM)
+        try:
+            self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(group, signal.SIGKILL)
+            self.process.wait()
+
+
+def platform_env() -> dict[str, str]:
+    """The environment both services run with: DAGSTER_HOME absolute, telemetry off."""
+    env = dict(os.environ)
+    env["DAGSTER_HOME"] = str(Path(env.get("DAGSTER_HOME") or "dagster_home").resolve())
+    env.setdefault("DO_NOT_TRACK", "1")
+    env.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    env.setdefault("BENTOML_HOME", str(Path(env.get("FRAUD_VAR_DIR", "var"), "bentoml").resolve()))
+    env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    return env
+
+
+def services() -> list[Service]:
+    python = sys.executable
+    return [
+        Service(
+            "Dagster",
+            [python, *f"-m dagster dev -w workspace.yaml -h {HOST} -p {DAGSTER_PORT}".split()],
+            f"http://{HOST}:{DAGSTER_PORT}/server_info",
+            f"Dagster UI      http://{HOST}:{DAGSTER_PORT}  (daemon: sensors and schedules on)",
+        ),
+        Service(
+            "scorer",
+            [
+                python,
+                *f"-m bentoml serve {SCORER_TARGET} --host {HOST} --port {SCORER_PORT}".split(),
+            ],
+            f"http://{HOST}:{SCORER_PORT}/readyz",
+            f"Scorer          http://{HOST}:{SCORER_PORT}  (POST /score, /metrics, /docs)",
+        ),
+    ]
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_ready(running: list[Service], stopping: Callable[[], bool]) -> None:
+    pending = list(running)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while pending and time.monotonic() < deadline and not stopping():
+        for service in list(pending):
+            if service.exited() is not None:
+                raise RuntimeError(f"{service.name} exited with code {service.exited()}")
+            if _ready(service.ready_url):
+                print(f"  ready: {service.show}", flush=True)
+                pending.remove(service)
+        time.sleep(1.0)
+    if pending and not stopping():
+        raise RuntimeError(f"not ready after {READY_TIMEOUT_S:.0f} s: {pending[0].name}")
+
+
+def run() -> int:
+    env = platform_env()
+    os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "DO_NOT_TRACK")})
+    from fraud_assets.bootstrap import bootstrap
+
+    bootstrap(echo=lambda line: print(line, flush=True))
+    running = services()
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        for service in running:
+            service.start(env)
+        print("starting Dagster and the scorer ...", flush=True)
+        wait_ready(running, lambda: stopping)
+        if not stopping:
+            print("platform up; Ctrl-C stops both", flush=True)
+        while not stopping:
+            dead = next((s for s in running if s.exited() is not None), None)
+            if dead is not None:
+                print(f"{dead.name} exited with code {dead.exited()}; stopping", flush=True)
+                return 1
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as err:
+        print(f"platform failed to start: {err}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        print("stopping Dagster and the scorer ...", flush=True)
+        for service in running:
+            service.stop()
+        print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(run())

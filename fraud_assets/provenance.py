@@ -1,0 +1,56 @@
+"""Who/what/why of a run, and reading what an upstream asset recorded in its materialization."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+
+TRIGGER_TAG = "fraud/trigger"
+REASON_TAG = "fraud/reason"
+RETRAIN_TAG = ("retrain", "fraud")  # limited to one concurrent run in dagster.yaml
+MLFLOW_UI_URL_ENV = "FRAUD_MLFLOW_UI_URL"
+
+
+def trigger_of(tags: Mapping[str, str]) -> str:
+    """`sensor:<name>`, `schedule:<name>`, an explicit `fraud/trigger` tag, or `manual`."""
+    if tags.get(TRIGGER_TAG):
+        return tags[TRIGGER_TAG]
+    if tags.get("dagster/sensor_name"):
+        return f"sensor:{tags['dagster/sensor_name']}"
+    if tags.get("dagster/schedule_name"):
+        return f"schedule:{tags['dagster/schedule_name']}"
+    return "manual"
+
+
+def provenance(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> dict:
+    """Trigger, reason and run id of the current run, as materialization metadata."""
+    tags = context.run.tags
+    return {
+        "trigger": trigger_of(tags),
+        "reason": tags.get(REASON_TAG, "requested by an operator"),
+        "dagster_run_id": context.run.run_id,
+    }
+
+
+def actor(context: dg.AssetExecutionContext) -> str:
+    """The audit-log actor for alias moves made by this run."""
+    return f"dagster:{trigger_of(context.run.tags)}"
+
+
+def latest_metadata(instance: dg.DagsterInstance, asset: str) -> dict[str, Any]:
+    """Plain values of the metadata of `asset`'s latest materialization (Failure if none)."""
+    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    if event is None or event.asset_materialization is None:
+        raise dg.Failure(f"{asset} has never been materialized: materialize it first")
+    values = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    values["__run_id__"] = event.run_id
+    return values
+
+
+def mlflow_run_url(experiment_id: str, run_id: str) -> str:
+    """Link to an MLflow run in the MLflow UI (`FRAUD_MLFLOW_UI_URL`, default port 5000)."""
+    base = os.environ.get(MLFLOW_UI_URL_ENV, "http://127.0.0.1:5000").rstrip("/")
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"

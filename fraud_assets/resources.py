@@ -1,0 +1,74 @@
+"""Resource classes (typed, configurable); `defs/resources.py` binds them to the environment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+if TYPE_CHECKING:
+    from fraud_core.registry import ModelRegistry
+    from fraud_core.store import FeedbackStore
+
+
+@cache
+def _store(url: str) -> FeedbackStore:
+    from fraud_core.store import FeedbackStore
+
+    return FeedbackStore(url)
+
+
+class FeedbackStoreResource(dg.ConfigurableResource):
+    """The feedback store: predictions, label events, audit log, monitoring metrics."""
+
+    db_url: str
+
+    def open(self) -> FeedbackStore:
+        return _store(self.db_url)
+
+
+class RegistryResource(dg.ConfigurableResource):
+    """The MLflow model registry facade (aliases, promotion, audit), one client per resource."""
+
+    tracking_uri: str
+    model_name: str
+    store: FeedbackStoreResource
+
+    def open(self) -> ModelRegistry:
+        from fraud_core.registry import ModelRegistry
+
+        return ModelRegistry(
+            tracking_uri=self.tracking_uri, store=self.store.open(), model_name=self.model_name
+        )
+
+
+class LocalFolder(dg.ConfigurableResource):
+    """A folder under `var/` (reports, dataset snapshots, the label landing zone)."""
+
+    path: str
+
+    def dir(self, *parts: str) -> Path:
+        folder = Path(self.path, *parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+class Clock(dg.ConfigurableResource):
+    """The platform's "now": wall-clock time, or a fixed ISO instant for replays and tests."""
+
+    now: str = ""
+
+    def current(self) -> datetime:
+        if not self.now:
+            return datetime.now(UTC)
+        moment = datetime.fromisoformat(self.now)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class RetrainingTriggers(dg.ConfigurableResource):
+    """When the label-volume sensor asks for a retraining."""
+
+    min_new_labels: int = 1000

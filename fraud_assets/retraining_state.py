@@ -1,0 +1,39 @@
+"""What the retraining triggers look at in the Dagster instance: the last training, runs in
+flight, run keys already used."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import dagster as dg
+
+RETRAINING_JOB = "retraining"
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def retraining_in_flight(instance: dg.DagsterInstance) -> str | None:
+    """Id of a retraining run that is queued or running, if any."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(job_name=RETRAINING_JOB, statuses=IN_FLIGHT), limit=1
+    )
+    return runs[0].run_id if runs else None
+
+
+def run_key_used(instance: dg.DagsterInstance, run_key: str) -> bool:
+    """Whether a run was already created for `run_key` (the daemon's dedupe, done by hand)."""
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1)
+    return bool(runs)
+
+
+def last_training_as_of(instance: dg.DagsterInstance) -> datetime | None:
+    """The label cut-off (`as_of`) of the latest training dataset, if any was built."""
+    event = instance.get_latest_materialization_event(dg.AssetKey("training_dataset"))
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get("as_of")
+    return None if value is None else datetime.fromisoformat(value.value)

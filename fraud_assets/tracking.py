@@ -1,0 +1,43 @@
+"""dagster-mlflow's `mlflow_tracking` resource and `end_mlflow_on_run_finished` hook, loaded lazily.
+
+`dagster_mlflow` imports mlflow at import time (~6 s here), which would triple the load time of
+the code location. These thin definitions keep its config and behaviour but import it only
+when a run initialises the resource or fires the hook.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster._core.definitions.decorators.hook_decorator import event_list_hook
+
+EXPERIMENT_NAME = "fraud-detector-training"
+
+
+@dg.resource(
+    config_schema={
+        "experiment_name": dg.Field(dg.StringSource, default_value=EXPERIMENT_NAME),
+        "mlflow_tracking_uri": dg.Field(dg.StringSource),
+        "artifact_location": dg.Field(dg.StringSource),
+        "extra_tags": dg.Field(dg.Permissive(), is_required=False),
+    },
+    description="dagster-mlflow's mlflow_tracking: one MLflow run per Dagster run, tagged with it",
+)
+def mlflow_tracking(context):
+    from dagster_mlflow import mlflow_tracking as tracking
+    from mlflow.tracking import MlflowClient
+
+    config = context.resource_config
+    client = MlflowClient(config["mlflow_tracking_uri"])
+    if client.get_experiment_by_name(config["experiment_name"]) is None:
+        client.create_experiment(
+            config["experiment_name"], artifact_location=config["artifact_location"]
+        )
+    yield from tracking.resource_fn(context)
+
+
+@event_list_hook(name="end_mlflow_on_run_finished", required_resource_keys={"mlflow"})
+def end_mlflow_on_run_finished(context, event_list):
+    """Ends the Dagster run's MLflow run after its last step (FAILED on a step failure)."""
+    from dagster_mlflow import end_mlflow_on_run_finished as hook
+
+    return hook.hook_fn(context, event_list)

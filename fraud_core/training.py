@@ -1,0 +1,302 @@
+"""Retraining, pure: the case study's XGBoost recipe, a time-based holdout, metrics per segment,
+and the validation gate that compares a candidate with the champion on the same holdout.
+
+Frames are labeled predictions: `transaction_id`, `event_time`, `label` (`fraud`/`legit`),
+`amount_usd`, `payment_method`, `customer_country`, and one column per FEATURE_NAMES entry.
+xgboost and scikit-learn are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fraud_core.features import FEATURE_NAMES, amount_band, country_group
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xgboost
+
+SEGMENT_DIMENSIONS = ("payment_method", "country_group", "amount_band")
+LABELED = ("fraud", "legit")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """XGBoost hyper-parameters; `scale_pos_weight=None` uses legit/fraud of the training rows."""
+
+    max_depth: int = 6
+    n_estimators: int = 200
+    learning_rate: float = 0.1
+    scale_pos_weight: float | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Money per decision error: a false block loses margin and risks churn; a miss the amount."""
+
+    margin_rate: float = 0.03
+    churn_cost: float = 25.0
+
+    def expected_cost(self, y: np.ndarray, blocked: np.ndarray, amount: np.ndarray) -> float:
+        false_blocks = blocked & (y == 0)
+        misses = ~blocked & (y == 1)
+        lost = (self.margin_rate * amount[false_blocks] + self.churn_cost).sum()
+        return float(lost + amount[misses].sum())
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """When a candidate may replace the champion (relative rules) or be the first (floors)."""
+
+    threshold: float = 0.5
+    min_f1_gain: float = 0.02
+    fpr_tolerance: float = 0.0
+    segment_fpr_tolerance: float = 0.02
+    segment_recall_tolerance: float = 0.10
+    min_segment_rows: int = 500
+    min_segment_frauds: int = 10
+    floor_recall: float = 0.5
+    floor_precision: float = 0.05
+    floor_pr_auc: float = 0.2
+    max_fpr: float = 0.05
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A model's figures on one holdout: overall metrics and one row per segment."""
+
+    metrics: Mapping[str, float]
+    segments: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Verdict, the reasons for a refusal, and the comparison table (metric, candidate, ...)."""
+
+    passed: bool
+    reasons: tuple[str, ...]
+    comparison: tuple[Mapping[str, Any], ...]
+    segment_comparison: tuple[Mapping[str, Any], ...]
+
+    @property
+    def summary(self) -> str:
+        return "passed" if self.passed else "failed: " + "; ".join(self.reasons)
+
+
+def labeled_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a final label (fraud or legit), oldest first."""
+    rows = frame[frame["label"].isin(LABELED)]
+    return rows.sort_values("event_time", kind="stable").reset_index(drop=True)
+
+
+def time_split(frame: pd.DataFrame, holdout_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The latest `holdout_fraction` of rows (by event time) as holdout, the rest for training."""
+    if not 0 < holdout_fraction < 1:
+        raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
+    ordered = frame.sort_values("event_time", kind="stable").reset_index(drop=True)
+    cut = int(round(len(ordered) * (1 - holdout_fraction)))
+    return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)
+
+
+def window_of(frame: pd.DataFrame) -> dict[str, Any]:
+    """Time range, row and fraud counts, and a content hash of a labeled frame."""
+    digest = hashlib.sha256()
+    digest.update("\n".join(frame["transaction_id"].astype(str)).encode())
+    digest.update("\n".join(frame["label"].astype(str)).encode())
+    return {
+        "start": frame["event_time"].min().isoformat() if len(frame) else None,
+        "end": frame["event_time"].max().isoformat() if len(frame) else None,
+        "rows": len(frame),
+        "frauds": int((frame["label"] == "fraud").sum()),
+        "content_hash": digest.hexdigest()[:16],
+    }
+
+
+def features_and_target(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Feature matrix (FEATURE_NAMES order) and 0/1 fraud target of a labeled frame."""
+    X = frame[list(FEATURE_NAMES)].to_numpy(np.float32)
+    return X, (frame["label"] == "fraud").to_numpy(int)
+
+
+def fit(X: np.ndarray, y: np.ndarray, recipe: Recipe) -> xgboost.XGBClassifier:
+    """Train the case study's classifier (binary:logistic, scale_pos_weight) on X, y."""
+    from xgboost import XGBClassifier
+
+    positives = int(y.sum())
+    if positives == 0 or positives == len(y):
+        raise ValueError("training rows need both fraud and legitimate labels")
+    weight = recipe.scale_pos_weight or (len(y) - positives) / positives
+    model = XGBClassifier(
+        max_depth=recipe.max_depth,
+        n_estimators=recipe.n_estimators,
+        learning_rate=recipe.learning_rate,
+        scale_pos_weight=weight,
+        objective="binary:logistic",
+        eval_metric="aucpr",
+        tree_method="hist",
+        random_state=recipe.seed,
+        n_jobs=2,
+    )
+    return model.fit(X, y)
+
+
+def segments_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each row's payment method, country group (customer region) and amount band."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "payment_method": frame["payment_method"].astype(str).to_numpy(),
+            "country_group": [country_group(c) for c in frame["customer_country"]],
+            "amount_band": [amount_band(a) for a in frame["amount_usd"]],
+        }
+    )
+
+
+def metrics(
+    y: np.ndarray, scores: np.ndarray, amount: np.ndarray, threshold: float, costs: Costs
+) -> dict[str, float]:
+    """Precision, recall, F1, FPR, PR-AUC, decline rate and expected cost at `threshold`."""
+    from sklearn.metrics import average_precision_score
+
+    blocked = scores >= threshold
+    tp = int((blocked & (y == 1)).sum())
+    fp = int((blocked & (y == 0)).sum())
+    fn = int((~blocked & (y == 1)).sum())
+    legit = int((y == 0).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    both = y.min() != y.max()
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "fpr": fp / legit if legit else 0.0,
+        "pr_auc": float(average_precision_score(y, scores)) if both else 0.0,
+        "decline_rate": float(blocked.mean()) if len(y) else 0.0,
+        "expected_cost": costs.expected_cost(y, blocked, amount),
+        "rows": float(len(y)),
+        "frauds": float(y.sum()),
+    }
+
+
+def evaluate(
+    holdout: pd.DataFrame, scores: np.ndarray, policy: GatePolicy, costs: Costs
+) -> Evaluation:
+    """Overall and per-segment metrics of `scores` on a labeled holdout."""
+    y = (holdout["label"] == "fraud").to_numpy(int)
+    amount = holdout["amount_usd"].to_numpy(float)
+    overall = metrics(y, scores, amount, policy.threshold, costs)
+    segments = segments_of(holdout)
+    rows = []
+    for dimension in SEGMENT_DIMENSIONS:
+        for value in sorted(segments[dimension].unique()):
+            mask = (segments[dimension] == value).to_numpy()
+            figures = metrics(y[mask], scores[mask], amount[mask], policy.threshold, costs)
+            rows.append({"dimension": dimension, "segment": value, **figures})
+    return Evaluation(metrics=overall, segments=tuple(rows))
+
+
+def _floors(candidate: Mapping[str, float], policy: GatePolicy) -> list[str]:
+    checks = [
+        ("recall", candidate["recall"] >= policy.floor_recall, f">= {policy.floor_recall}"),
+        (
+            "precision",
+            candidate["precision"] >= policy.floor_precision,
+            f">= {policy.floor_precision}",
+        ),
+        ("pr_auc", candidate["pr_auc"] >= policy.floor_pr_auc, f">= {policy.floor_pr_auc}"),
+        ("fpr", candidate["fpr"] <= policy.max_fpr, f"<= {policy.max_fpr}"),
+    ]
+    return [
+        f"{name} {candidate[name]:.4f} misses the floor {bound}"
+        for name, ok, bound in checks
+        if not ok
+    ]
+
+
+def _relative(
+    candidate: Mapping[str, float], champion: Mapping[str, float], policy: GatePolicy
+) -> list[str]:
+    reasons = []
+    if candidate["f1"] < champion["f1"] + policy.min_f1_gain:
+        reasons.append(
+            f"F1 {candidate['f1']:.4f} is below champion {champion['f1']:.4f}"
+            f" + {policy.min_f1_gain}"
+        )
+    if candidate["fpr"] > champion["fpr"] + policy.fpr_tolerance:
+        reasons.append(f"FPR {candidate['fpr']:.4f} is worse than champion {champion['fpr']:.4f}")
+    if candidate["expected_cost"] >= champion["expected_cost"]:
+        reasons.append(
+            f"expected cost {candidate['expected_cost']:,.0f} is not below champion"
+            f" {champion['expected_cost']:,.0f}"
+        )
+    return reasons
+
+
+def _segment_regressions(
+    candidate: Evaluation, champion: Evaluation, policy: GatePolicy
+) -> tuple[list[str], list[dict[str, Any]]]:
+    theirs = {(s["dimension"], s["segment"]): s for s in champion.segments}
+    reasons, table = [], []
+    for mine in candidate.segments:
+        other = theirs.get((mine["dimension"], mine["segment"]))
+        if other is None:
+            continue
+        fpr_delta = mine["fpr"] - other["fpr"]
+        recall_delta = mine["recall"] - other["recall"]
+        sized = mine["rows"] >= policy.min_segment_rows
+        fraud_sized = sized and mine["frauds"] >= policy.min_segment_frauds
+        problems = []
+        if sized and fpr_delta > policy.segment_fpr_tolerance:
+            problems.append(f"FPR +{fpr_delta:.4f}")
+        if fraud_sized and -recall_delta > policy.segment_recall_tolerance:
+            problems.append(f"recall {recall_delta:+.4f}")
+        name = f"{mine['dimension']}={mine['segment']}"
+        if problems:
+            reasons.append(f"segment {name} regresses: {', '.join(problems)}")
+        table.append(
+            {
+                "segment": name,
+                "rows": int(mine["rows"]),
+                "frauds": int(mine["frauds"]),
+                "fpr_candidate": mine["fpr"],
+                "fpr_champion": other["fpr"],
+                "recall_candidate": mine["recall"],
+                "recall_champion": other["recall"],
+                "verdict": "regresses" if problems else ("ok" if sized else "too small"),
+            }
+        )
+    return reasons, table
+
+
+def judge(candidate: Evaluation, champion: Evaluation | None, policy: GatePolicy) -> GateDecision:
+    """The gate: absolute floors always; with a champion also F1 >= champion + gain, FPR not
+    worse, expected cost lower, and no segment regressing beyond tolerance."""
+    reasons = _floors(candidate.metrics, policy)
+    segment_table: list[dict[str, Any]] = []
+    if champion is not None:
+        reasons += _relative(candidate.metrics, champion.metrics, policy)
+        segment_reasons, segment_table = _segment_regressions(candidate, champion, policy)
+        reasons += segment_reasons
+    names = ("f1", "precision", "recall", "fpr", "pr_auc", "expected_cost", "decline_rate")
+    comparison = tuple(
+        {
+            "metric": name,
+            "candidate": candidate.metrics[name],
+            "champion": None if champion is None else champion.metrics[name],
+        }
+        for name in names
+    )
+    return GateDecision(
+        passed=not reasons,
+        reasons=tuple(reasons),
+        comparison=comparison,
+        segment_comparison=tuple(segment_table),
+    )
