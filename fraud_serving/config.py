@@ -1,0 +1,81 @@
+"""Scorer configuration, read once per process from the environment.
+
+Knobs (defaults in brackets):
+
+- ``FRAUD_REGISTRY_POLL_SECONDS`` [10]: how often the registry aliases, the canary share, the
+  threshold policy and the monitoring gauges are re-read.
+- ``FRAUD_EXPLORATION_RATE`` [0.0, off]: probability of approving a transaction the model
+  would block, logged with its propensity so FPR and recall are estimable without bias.
+  Exploration lets some fraud through, so it is a business decision and off by default.
+- ``FRAUD_EXPLORATION_MAX_AMOUNT_USD`` [100]: no exploration above this amount.
+- ``FRAUD_CANARY_SALT`` [fraud-canary]: salt of the sticky per-customer canary hash; changing
+  it reshuffles which customers see the canary.
+- ``FRAUD_LOG_BATCH_SIZE`` [500] and ``FRAUD_LOG_FLUSH_SECONDS`` [0.5]: the prediction log
+  writes a batch when it has this many rows or when its oldest row waited this long.
+- ``FRAUD_LOG_RETRY_SECONDS`` [2]: while the database is down, how often the spool replay
+  is retried.
+- ``FRAUD_SPOOL_DIR`` [``$FRAUD_VAR_DIR/spool``, i.e. ``var/spool``]: where log rows wait on
+  disk while the database is unreachable.
+- ``FRAUD_SCORER_WORKERS`` [2]: BentoML worker processes.
+- ``FRAUD_MAX_BODY_BYTES`` [4 MiB]: larger request bodies get 413.
+
+From ``fraud_core.settings``: ``FRAUD_DB_URL`` (feedback store), ``MLFLOW_TRACKING_URI``
+(registry), ``FRAUD_API_KEY`` (bearer key of ``POST /feedback``; unset means every feedback
+call is refused), ``FRAUD_HASH_KEY`` (keyed hash of customer ids), ``FRAUD_MODEL_NAME``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fraud_core.settings import Settings, get_settings
+
+
+def _number(name: str, default: float, low: float, high: float | None = None) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name}={raw!r} is outside [{low}, {high if high is not None else ''}]")
+    return value
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """Everything the scorer reads from its environment (see the module docstring)."""
+
+    settings: Settings = field(default_factory=get_settings)
+    poll_seconds: float = 10.0
+    exploration_rate: float = 0.0
+    exploration_max_amount_usd: float = 100.0
+    canary_salt: str = "fraud-canary"
+    log_batch_size: int = 500
+    log_flush_seconds: float = 0.5
+    log_retry_seconds: float = 2.0
+    spool_dir: Path = Path("var/spool")
+    workers: int = 2
+    max_body_bytes: int = 4 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls) -> ServingConfig:
+        settings = get_settings()
+        spool = os.environ.get("FRAUD_SPOOL_DIR", "").strip()
+        return cls(
+            settings=settings,
+            poll_seconds=_number("FRAUD_REGISTRY_POLL_SECONDS", 10.0, 0.05),
+            exploration_rate=_number("FRAUD_EXPLORATION_RATE", 0.0, 0.0, 1.0),
+            exploration_max_amount_usd=_number("FRAUD_EXPLORATION_MAX_AMOUNT_USD", 100.0, 0.0),
+            canary_salt=os.environ.get("FRAUD_CANARY_SALT", "").strip() or "fraud-canary",
+            log_batch_size=int(_number("FRAUD_LOG_BATCH_SIZE", 500, 1)),
+            log_flush_seconds=_number("FRAUD_LOG_FLUSH_SECONDS", 0.5, 0.01),
+            log_retry_seconds=_number("FRAUD_LOG_RETRY_SECONDS", 2.0, 0.05),
+            spool_dir=Path(spool) if spool else settings.var_dir / "spool",
+            workers=int(_number("FRAUD_SCORER_WORKERS", 2, 1, 64)),
+            max_body_bytes=int(_number("FRAUD_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024)),
+        )

@@ -1,0 +1,186 @@
+"""What the scorer serves (`Slots`), and the poller that keeps it in step with the registry.
+
+`Slots` is immutable: the poller builds a complete new one (models loaded, feature specs
+checked, policy read) and hands it over in one reference assignment, so a request sees either
+the old set or the new set, never half of each. When the registry is unreachable, or a new
+version fails to load, the last good champion keeps serving; the failure shows in
+`fraud_registry_up`, `fraud_model_load_failures_total` and in `/model`. A canary or shadow
+version that fails to load is dropped (its traffic goes to the champion) rather than kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from fraud_core.model import LoadedModel
+from fraud_core.policy import ThresholdPolicy
+from fraud_serving import metrics
+
+log = logging.getLogger(__name__)
+
+ROLES = {"champion": "champion", "canary": "canary", "shadow": "challenger"}
+
+
+@dataclass(frozen=True)
+class Slots:
+    """One consistent set of models and thresholds."""
+
+    champion: LoadedModel | None = None
+    canary: LoadedModel | None = None
+    canary_percent: int = 0
+    shadow: LoadedModel | None = None
+    policy: ThresholdPolicy | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.champion is not None and self.policy is not None
+
+    @property
+    def stage(self) -> str:
+        """Release stage as served: canary N%, shadow, or stable."""
+        if self.canary is not None and self.canary_percent > 0:
+            return f"canary {self.canary_percent}%"
+        if self.shadow is not None:
+            return "shadow"
+        return "stable" if self.champion is not None else "no model"
+
+    def describe(self) -> str:
+        def version(model: LoadedModel | None) -> str | None:
+            return model and model.version
+
+        return (
+            f"champion={version(self.champion)} canary={version(self.canary)}"
+            f"@{self.canary_percent}% shadow={version(self.shadow)}"
+            f" policy={self.policy and self.policy.version}"
+        )
+
+    def models(self) -> dict[str, LoadedModel]:
+        return {m.version: m for m in (self.champion, self.canary, self.shadow) if m is not None}
+
+
+@dataclass
+class FollowerStatus:
+    """What the last polls found, for `/model`."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    registry_error: str | None = None
+    store_error: str | None = None
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+
+
+class RegistryFollower:
+    """Polls the registry (aliases, canary share) and the store (policy, monitoring)."""
+
+    def __init__(
+        self,
+        get_slots: Callable[[], Slots],
+        publish: Callable[[Slots], None],
+        registry: Any,
+        store: Any,
+        poll_seconds: float,
+    ) -> None:
+        self._get_slots = get_slots
+        self._publish = publish
+        self.registry = registry
+        self.store = store
+        self.poll_seconds = poll_seconds
+        self.status = FollowerStatus()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="registry-follower", daemon=True)
+
+    def start(self) -> RegistryFollower:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.poll_once()
+            except Exception:  # never let the poller die: the next poll retries
+                log.exception("registry poll failed")
+            self._stop.wait(max(0.0, self.poll_seconds - (time.monotonic() - started)))
+
+    def poll_once(self) -> Slots:
+        """One poll: read aliases, load what changed, read the policy, publish if changed."""
+        current = self._get_slots()
+        registry_errors: list[str] = []
+        new = replace(current, **self._follow_registry(current, registry_errors))
+        store_errors: list[str] = []
+        try:
+            new = replace(new, policy=ThresholdPolicy.from_store(self.store))
+        except Exception as error:
+            store_errors.append(f"policy: {type(error).__name__}: {error}")
+        try:
+            metrics.export_monitoring(self.store.latest_metrics().to_dict("records"))
+        except Exception as error:
+            store_errors.append(f"monitoring: {type(error).__name__}: {error}")
+        if new != current:
+            self._publish(new)
+            self._announce(current, new)
+        served = new.canary_percent if new.canary is not None else 0
+        metrics.CANARY_PERCENT.set(served)
+        now = datetime.now(UTC)
+        self.status.last_poll_at = now
+        self.status.registry_error = "; ".join(registry_errors) or None
+        self.status.store_error = "; ".join(store_errors) or None
+        if not registry_errors and not store_errors:
+            self.status.last_success_at = now
+        return new
+
+    def _follow_registry(self, current: Slots, errors: list[str]) -> dict[str, Any]:
+        try:
+            aliases = self.registry.aliases()
+            percent = int(self.registry.canary_percent())
+        except Exception as error:
+            metrics.REGISTRY_UP.set(0)
+            errors.append(f"registry unreachable: {type(error).__name__}: {error}")
+            return {}
+        metrics.REGISTRY_UP.set(1)
+        self.status.aliases = dict(aliases)
+        loaded = current.models()
+        changes: dict[str, Any] = {"canary_percent": max(0, min(100, percent))}
+        for slot, alias in ROLES.items():
+            version = aliases.get(alias)
+            have = getattr(current, slot)
+            if version is None:
+                if slot == "champion":
+                    if have is not None:
+                        errors.append("champion alias is not set: keeping the served champion")
+                    continue
+                changes[slot] = None
+            elif have is None or have.version != version:
+                model = loaded.get(version) or self._load(version, alias, errors)
+                if model is not None:
+                    loaded[version] = model
+                    changes[slot] = model
+                elif slot != "champion":
+                    changes[slot] = None
+        return changes
+
+    def _load(self, version: str, alias: str, errors: list[str]) -> LoadedModel | None:
+        try:
+            model = self.registry.load(version)
+        except Exception as error:
+            metrics.MODEL_LOAD_FAILURES.inc()
+            errors.append(f"loading version {version} ({alias}): {type(error).__name__}: {error}")
+            log.warning("cannot load version %s for %s: %s", version, alias, error)
+            return None
+        log.info("loaded model version %s for %s", version, alias)
+        return model
+
+    @staticmethod
+    def _announce(old: Slots, new: Slots) -> None:
+        log.info("serving %s (was %s)", new.describe(), old.describe())

@@ -1,0 +1,188 @@
+"""The scoring and routing core, plain Python: usable in-process (replay, benchmarks) and
+behind the BentoML service alike.
+
+Per transaction: features (`fraud_core.features`, the training pipeline) -> champion, or the
+canary for customers in its sticky share -> fraud probability -> threshold of the segment
+from the policy -> decision, with optional logged exploration -> response. Then, off the
+request path: the prediction row is queued for the store and the shadow model (if any) gets
+the same features.
+
+Exploration: a transaction the model would block, at most `exploration_max_amount_usd`, is
+approved with probability `exploration_rate`; `explored` and `propensity` (the probability of
+the action taken) are returned and logged, so inverse-propensity estimates of FPR and recall
+stay unbiased.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+
+from fraud_core.features import FEATURE_SPEC, as_dict, featurize, featurize_many
+from fraud_core.features import threshold_segment as segment_of
+from fraud_core.schema import ScoreResponse, Transaction, keyed_hash
+from fraud_serving import metrics
+from fraud_serving.model_slots import Slots
+from fraud_serving.prediction_log import PredictionLog
+from fraud_serving.router import routes_to_canary
+from fraud_serving.shadow import ShadowItem, ShadowRunner
+
+
+class NotReady(RuntimeError):
+    """No champion model or no threshold policy loaded yet."""
+
+
+class Scorer:
+    """Routes, scores and decides; `slots` is swapped whole by the registry follower."""
+
+    def __init__(
+        self,
+        slots: Slots,
+        *,
+        hash_key: str,
+        canary_salt: str = "fraud-canary",
+        exploration_rate: float = 0.0,
+        exploration_max_amount_usd: float = 100.0,
+        prediction_log: PredictionLog | None = None,
+        shadow: ShadowRunner | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.slots = slots
+        self.hash_key = hash_key
+        self.canary_salt = canary_salt
+        self.exploration_rate = exploration_rate
+        self.exploration_max_amount_usd = exploration_max_amount_usd
+        self.log = prediction_log
+        self.shadow = shadow
+        self._rng = rng or random.Random()
+
+    @property
+    def ready(self) -> bool:
+        return self.slots.ready
+
+    def score(self, tx: Transaction) -> ScoreResponse:
+        """Decision on one transaction."""
+        started = time.perf_counter()
+        return self._score([tx], featurize(tx)[None, :], started)[0]
+
+    def score_many(self, transactions: Sequence[Transaction]) -> list[ScoreResponse]:
+        """Decisions on several transactions, one model call per variant."""
+        started = time.perf_counter()
+        return self._score(transactions, featurize_many(transactions), started)
+
+    def _score(
+        self, txs: Sequence[Transaction], X: np.ndarray, started: float
+    ) -> list[ScoreResponse]:
+        slots = self.slots  # one snapshot for the whole call
+        if not slots.ready:
+            raise NotReady("no champion model or threshold policy loaded yet")
+        canary = [
+            slots.canary is not None
+            and routes_to_canary(tx.customer_id, slots.canary_percent, self.canary_salt)
+            for tx in txs
+        ]
+        scores = np.empty(len(txs), dtype=np.float64)
+        for variant, model, mask in (
+            ("champion", slots.champion, ~np.asarray(canary, dtype=bool)),
+            ("canary", slots.canary, np.asarray(canary, dtype=bool)),
+        ):
+            if model is None or not mask.any():
+                continue
+            try:
+                scores[mask] = model.predict(X[mask])
+            except Exception:
+                metrics.PREDICTIONS.labels(model.version, variant, "error").inc(int(mask.sum()))
+                raise
+        scored_at = datetime.now(UTC)
+        elapsed = (time.perf_counter() - started) / len(txs)
+        return [
+            self._decide(tx, x, float(score), slots, is_canary, scored_at, elapsed)
+            for tx, x, score, is_canary in zip(txs, X, scores, canary, strict=True)
+        ]
+
+    def _decide(
+        self,
+        tx: Transaction,
+        x: np.ndarray,
+        score: float,
+        slots: Slots,
+        is_canary: bool,
+        scored_at: datetime,
+        elapsed: float,
+    ) -> ScoreResponse:
+        model, variant = (slots.canary, "canary") if is_canary else (slots.champion, "champion")
+        amount_usd = tx.amount_usd
+        segment = segment_of(amount_usd, tx.account_age_days)
+        threshold = slots.policy.threshold(segment)
+        block = score >= threshold
+        explored, propensity, outcome = False, 1.0, "block" if block else "approve"
+        rate = self.exploration_rate
+        if block and rate > 0 and amount_usd <= self.exploration_max_amount_usd:
+            if self._rng.random() < rate:
+                explored, propensity, outcome = True, rate, "explore"
+            else:
+                propensity = 1.0 - rate
+        decision = "block" if block and not explored else "approve"
+        response = ScoreResponse.model_construct(
+            transaction_id=tx.transaction_id,
+            score=score,
+            decision=decision,
+            threshold=threshold,
+            segment=segment,
+            model_version=model.version,
+            variant=variant,
+            explored=explored,
+            propensity=propensity,
+            policy_version=slots.policy.version,
+        )
+        metrics.PREDICTIONS.labels(model.version, variant, outcome).inc()
+        metrics.SCORE.labels(variant).observe(score)
+        if self.log is not None:
+            self.log.put("prediction", self._row(tx, x, response, scored_at, amount_usd))
+        if self.shadow is not None and slots.shadow is not None:
+            self.shadow.submit(
+                slots.shadow,
+                ShadowItem(tx.transaction_id, tx.event_time, x, threshold, block),
+            )
+        metrics.LATENCY.labels(variant).observe(elapsed)
+        return response
+
+    def _row(
+        self,
+        tx: Transaction,
+        x: np.ndarray,
+        response: ScoreResponse,
+        scored_at: datetime,
+        amount_usd: float,
+    ) -> dict:
+        return {
+            "transaction_id": tx.transaction_id,
+            "event_time": tx.event_time,
+            "scored_at": scored_at,
+            "customer_hash": keyed_hash(tx.customer_id, self.hash_key),
+            "amount": tx.amount,
+            "currency": tx.currency,
+            "amount_usd": amount_usd,
+            "payment_method": tx.payment_method,
+            "wallet_provider": tx.wallet_provider,
+            "channel": tx.channel,
+            "card_present": tx.card_present,
+            "customer_country": tx.customer_country,
+            "merchant_country": tx.merchant_country,
+            "merchant_category": tx.merchant_category,
+            "features": as_dict(x),
+            "feature_version": FEATURE_SPEC.version,
+            "score": response.score,
+            "threshold": response.threshold,
+            "decision": response.decision,
+            "model_version": response.model_version,
+            "variant": response.variant,
+            "segment": response.segment,
+            "explored": response.explored,
+            "propensity": response.propensity,
+            "policy_version": response.policy_version,
+        }

@@ -1,0 +1,202 @@
+"""BentoML face of the scorer: `bentoml serve fraud_serving.service:FraudScorer`.
+
+Endpoints:
+
+- ``POST /score``: one `Transaction` -> `ScoreResponse` (score, decision, threshold, segment,
+  model version, variant, exploration, policy version). 503 until a champion is loaded.
+- ``POST /score_batch``: ``{"transactions": [...]}`` with at most `MAX_BATCH` (1000) -> list
+  of `ScoreResponse`, one model call per variant. Rows are logged like single scores.
+- ``POST /feedback``: a `Label` or a list of them -> ``label_events``. Needs
+  ``Authorization: Bearer $FRAUD_API_KEY`` (401 otherwise). Labels of unknown transactions
+  are refused with 422 naming them; the others are stored.
+- ``GET /model``: champion, canary and shadow versions, canary percent, policy version,
+  stage, feature spec version, registry/store errors of the last poll.
+- ``/livez``, ``/readyz`` (503 until a champion and the thresholds are loaded), ``/metrics``.
+
+Each worker process runs its own scorer, registry follower, shadow runner and prediction log
+(see `fraud_serving.config` for the environment knobs). Malformed bodies get BentoML's 400 with
+pydantic's `detail` list; bodies over FRAUD_MAX_BODY_BYTES get 413.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import bentoml
+from pydantic import Field, WithJsonSchema
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from fraud_core.features import FEATURE_SPEC
+from fraud_core.registry import ModelRegistry
+from fraud_core.schema import MAX_BATCH, Label, ScoreBatchRequest, ScoreResponse, Transaction
+from fraud_serving.config import ServingConfig
+from fraud_serving.guard import RequestGuard
+from fraud_serving.model_slots import RegistryFollower, Slots
+from fraud_serving.prediction_log import PredictionLog
+from fraud_serving.scorer import NotReady, Scorer
+from fraud_serving.shadow import ShadowRunner
+from fraud_serving.store_handle import LazyStore
+
+log = logging.getLogger(__name__)
+
+CONFIG = ServingConfig.from_env()
+_LABEL_SCHEMA = Label.model_json_schema()
+# Written out because BentoML's OpenAPI generator keeps only the first branch of an `anyOf`.
+FeedbackBody = Annotated[
+    Label | Annotated[list[Label], Field(min_length=1, max_length=MAX_BATCH)],
+    WithJsonSchema(
+        {
+            "title": "Feedback",
+            "oneOf": [
+                _LABEL_SCHEMA,
+                {"type": "array", "items": _LABEL_SCHEMA, "minItems": 1, "maxItems": MAX_BATCH},
+            ],
+        }
+    ),
+]
+NOT_READY = {"error": "not ready: no champion model or threshold policy loaded yet"}
+
+
+@bentoml.service(
+    name="fraud_scorer",
+    workers=CONFIG.workers,
+    traffic={"timeout": 30, "max_concurrency": 1024},
+    http={"port": 3001},
+)
+class FraudScorer:
+    """Champion, canary and shadow models behind one HTTP face; state lives in `Scorer`."""
+
+    def __init__(self) -> None:
+        config = ServingConfig.from_env()
+        settings = config.settings
+        self.store = LazyStore(settings.db_url)
+        self.log = PredictionLog(
+            self.store,
+            config.spool_dir,
+            batch_size=config.log_batch_size,
+            flush_seconds=config.log_flush_seconds,
+            retry_seconds=config.log_retry_seconds,
+        ).start()
+        self.shadow = ShadowRunner(self.log).start()
+        self.scorer = Scorer(
+            Slots(),
+            hash_key=settings.hash_key,
+            canary_salt=config.canary_salt,
+            exploration_rate=config.exploration_rate,
+            exploration_max_amount_usd=config.exploration_max_amount_usd,
+            prediction_log=self.log,
+            shadow=self.shadow,
+        )
+        # No store: the scorer only reads aliases, it never moves them (no audit entries).
+        registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name)
+        self.follower = RegistryFollower(
+            lambda: self.scorer.slots,
+            self._publish,
+            registry,
+            self.store,
+            config.poll_seconds,
+        ).start()
+
+    def _publish(self, slots: Slots) -> None:
+        self.scorer.slots = slots
+
+    def __is_ready__(self) -> bool:
+        return self.scorer.ready
+
+    @bentoml.on_shutdown
+    def close(self) -> None:
+        """Stop polling, score the queued shadow work, flush the prediction log."""
+        self.follower.stop()
+        self.shadow.close()
+        self.log.close()
+        log.info("prediction log flushed (%d rows spooled)", self.log.spool.rows_waiting())
+
+    @bentoml.api(route="/score")
+    async def score(self, transaction: Transaction, /) -> ScoreResponse:
+        """Score one transaction: probability of fraud, decision and the context behind it."""
+        try:
+            return self.scorer.score(transaction)
+        except NotReady:
+            return JSONResponse(NOT_READY, status_code=503)
+
+    @bentoml.api(route="/score_batch")
+    def score_batch(self, request: ScoreBatchRequest, /) -> list[ScoreResponse]:
+        """Score up to 1000 transactions at once (bulk rescoring)."""
+        try:
+            return self.scorer.score_many(request.transactions)
+        except NotReady:
+            return JSONResponse(NOT_READY, status_code=503)
+
+    @bentoml.api(route="/feedback")
+    def feedback(self, labels: FeedbackBody, /) -> dict[str, Any]:
+        """Record verified outcomes (bearer key required). Unknown transactions -> 422."""
+        batch = labels if isinstance(labels, list) else [labels]
+        rows = [
+            {
+                "transaction_id": label.transaction_id,
+                "label": label.label,
+                "source": label.source,
+                "reported_at": label.reported_at,
+                "details": {"note": label.note} if label.note else None,
+            }
+            for label in batch
+        ]
+        result = self.store.upsert_labels(rows)
+        body = {"inserted": result.inserted, "updated": result.updated}
+        if not result.rejected:
+            return body
+        rejected = [
+            {"index": r.index, "transaction_id": r.transaction_id, "reason": r.reason}
+            for r in result.rejected
+        ]
+        names = ", ".join(str(r["transaction_id"]) for r in rejected)
+        return JSONResponse(
+            {"error": f"labels refused for transactions: {names}", "rejected": rejected, **body},
+            status_code=422,
+        )
+
+    def model_info(self) -> dict[str, Any]:
+        slots, status = self.scorer.slots, self.follower.status
+        return {
+            "ready": slots.ready,
+            "champion": slots.champion and slots.champion.version,
+            "canary": slots.canary and slots.canary.version,
+            "canary_percent": slots.canary_percent if slots.canary is not None else 0,
+            "shadow": slots.shadow and slots.shadow.version,
+            "policy_version": slots.policy and slots.policy.version,
+            "stage": slots.stage,
+            "feature_spec_version": FEATURE_SPEC.version,
+            "aliases": status.aliases,
+            "registry_error": status.registry_error,
+            "store_error": status.store_error,
+            "last_poll_at": status.last_poll_at and status.last_poll_at.isoformat(),
+            "last_success_at": status.last_success_at and status.last_success_at.isoformat(),
+            "prediction_log": {
+                "queued": self.log.pending(),
+                "spooled_rows": self.log.spool.rows_waiting(),
+                "store_up": self.log.store_up,
+            },
+        }
+
+
+async def _model_endpoint(_: Request) -> JSONResponse:
+    service = bentoml.get_current_service()
+    if service is None:
+        return JSONResponse({"error": "service not started"}, status_code=503)
+    return JSONResponse(service.model_info())
+
+
+FraudScorer.mount_asgi_app(
+    Starlette(routes=[Route("/model", _model_endpoint, methods=["GET"])]), path="/"
+)
+FraudScorer.add_asgi_middleware(
+    RequestGuard,
+    max_body_bytes=CONFIG.max_body_bytes,
+    api_key=CONFIG.settings.api_key,
+    protected=("/feedback",),
+    json_checked=("/feedback",),
+)

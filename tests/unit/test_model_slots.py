@@ -1,0 +1,112 @@
+"""The registry follower: loads what the aliases name, swaps whole, keeps the last good."""
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pytest
+
+from fraud_core.features import FEATURE_SPEC, FeatureSpecMismatch
+from fraud_core.model import LoadedModel
+from fraud_core.policy import ThresholdPolicy
+from fraud_serving import metrics
+from fraud_serving.model_slots import RegistryFollower, Slots
+
+
+def loaded(version: str) -> LoadedModel:
+    return LoadedModel(version, None, FEATURE_SPEC, booster=None)
+
+
+@dataclass
+class FakeRegistry:
+    aliases_: dict = field(default_factory=dict)
+    percent: int = 0
+    broken: set = field(default_factory=set)
+    down: bool = False
+    loads: list = field(default_factory=list)
+
+    def aliases(self) -> dict:
+        if self.down:
+            raise ConnectionError("registry down")
+        return dict(self.aliases_)
+
+    def canary_percent(self) -> int:
+        return self.percent
+
+    def load(self, version: str) -> LoadedModel:
+        self.loads.append(version)
+        if version in self.broken:
+            raise FeatureSpecMismatch(f"feature spec of {version} differs")
+        return loaded(version)
+
+
+class FakeStore:
+    arms: list = []
+    metrics_rows = pd.DataFrame(
+        [
+            {"metric": "fpr", "value": 0.07, "model_version": "1", "variant": "champion",
+             "segment": None, "feature": None, "computed_at": pd.Timestamp("2026-01-01", tz="UTC")},
+            {"metric": "feature_drift", "value": 0.3, "model_version": None, "variant": None,
+             "segment": None, "feature": "amount_usd", "computed_at": None},
+        ]
+    )  # fmt: skip
+
+    def load_policy_arms(self) -> list:
+        return self.arms
+
+    def latest_metrics(self) -> pd.DataFrame:
+        return self.metrics_rows
+
+
+@pytest.fixture
+def follower() -> RegistryFollower:
+    box = {"slots": Slots()}
+    registry = FakeRegistry({"champion": "1"})
+    return RegistryFollower(
+        lambda: box["slots"], lambda s: box.update(slots=s), registry, FakeStore(), 1.0
+    )
+
+
+def test_first_poll_loads_champion_policy_and_monitoring(follower: RegistryFollower) -> None:
+    slots = follower.poll_once()
+    assert slots.ready and slots.champion.version == "1" and slots.stage == "stable"
+    assert slots.policy == ThresholdPolicy()
+    assert metrics.FPR.labels("1", "champion")._value.get() == 0.07
+    assert metrics.FEATURE_DRIFT.labels("amount_usd")._value.get() == 0.3
+    assert follower.status.registry_error is None
+
+
+def test_alias_moves_reuse_loaded_models(follower: RegistryFollower) -> None:
+    registry = follower.registry
+    follower.poll_once()
+    registry.aliases_.update(canary="2", challenger="3")
+    registry.percent = 25
+    slots = follower.poll_once()
+    assert (slots.canary.version, slots.canary_percent, slots.shadow.version) == ("2", 25, "3")
+    assert slots.stage == "canary 25%"
+    registry.aliases_ = {"champion": "2", "previous": "1"}  # promoted
+    registry.percent = 0
+    before = list(registry.loads)
+    slots = follower.poll_once()
+    assert slots.champion.version == "2" and slots.canary is None and slots.shadow is None
+    assert registry.loads == before  # version 2 was already in memory
+
+
+def test_failures_keep_the_last_good_champion(follower: RegistryFollower) -> None:
+    registry = follower.registry
+    first = follower.poll_once()
+    failures = metrics.MODEL_LOAD_FAILURES._value.get()
+    registry.aliases_.update(champion="9", canary="8")
+    registry.percent = 10
+    registry.broken |= {"9", "8"}
+    slots = follower.poll_once()
+    assert slots.champion is first.champion and slots.canary is None
+    assert "version 9" in follower.status.registry_error
+    assert metrics.MODEL_LOAD_FAILURES._value.get() == failures + 2
+    registry.down = True
+    assert follower.poll_once() is not None and follower._get_slots().champion is first.champion
+    assert "unreachable" in follower.status.registry_error
+    assert metrics.REGISTRY_UP._value.get() == 0
+    registry.down = False
+    registry.broken.clear()
+    assert follower.poll_once().champion.version == "9"
+    assert follower.status.registry_error is None and metrics.REGISTRY_UP._value.get() == 1

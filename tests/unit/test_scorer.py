@@ -1,0 +1,116 @@
+"""The in-process scoring core: routing, thresholds, exploration, shadow, log rows."""
+
+import random
+
+import numpy as np
+import pytest
+import xgboost as xgb
+
+from fraud_core.features import FEATURE_SPEC, featurize_many
+from fraud_core.model import LoadedModel
+from fraud_core.policy import ThresholdPolicy
+from fraud_core.schema import Transaction
+from fraud_serving import metrics
+from fraud_serving.model_slots import Slots
+from fraud_serving.scorer import NotReady, Scorer
+from fraud_serving.shadow import ShadowRunner
+from tests.fixtures.scorer import transaction
+
+TXS = [Transaction.model_validate(transaction(i)) for i in range(2000)]
+
+
+def model(version: str, flip: bool = False) -> LoadedModel:
+    X = featurize_many(TXS)
+    y = (np.array([t.amount_usd for t in TXS]) > 400) ^ flip
+    clf = xgb.XGBClassifier(n_estimators=5, max_depth=2, n_jobs=1).fit(X, y.astype(int))
+    return LoadedModel(version, None, FEATURE_SPEC, clf.get_booster())
+
+
+CHAMPION, CANARY, SHADOW = model("1"), model("2"), model("3", flip=True)
+
+
+class ListLog:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, dict]] = []
+
+    def put(self, kind: str, row: dict) -> bool:
+        self.rows.append((kind, row))
+        return True
+
+
+def test_not_ready_without_champion_or_policy() -> None:
+    with pytest.raises(NotReady):
+        Scorer(Slots(policy=ThresholdPolicy()), hash_key="k").score(TXS[0])
+    with pytest.raises(NotReady):
+        Scorer(Slots(champion=CHAMPION), hash_key="k").score(TXS[0])
+
+
+def test_single_and_batch_agree_and_match_raw_model() -> None:
+    scorer = Scorer(Slots(champion=CHAMPION, policy=ThresholdPolicy()), hash_key="k")
+    batch = scorer.score_many(TXS[:200])
+    singles = [scorer.score(tx) for tx in TXS[:200]]
+    raw = CHAMPION.booster.inplace_predict(featurize_many(TXS[:200]))
+    assert [r.score for r in batch] == pytest.approx([r.score for r in singles])
+    assert [r.score for r in batch] == pytest.approx(raw.tolist(), rel=1e-6)
+    for r in batch:
+        assert r.decision == ("block" if r.score >= 0.5 else "approve")
+        assert (r.model_version, r.variant, r.policy_version) == ("1", "champion", "static-0.5")
+
+
+def test_canary_share_and_thresholds_by_segment() -> None:
+    policy = ThresholdPolicy(version="p7", thresholds={"large|established": 0.9})
+    slots = Slots(champion=CHAMPION, canary=CANARY, canary_percent=10, policy=policy)
+    results = Scorer(slots, hash_key="k", canary_salt="s").score_many(TXS)
+    share = sum(r.variant == "canary" for r in results) / len(results)
+    assert share == pytest.approx(0.10, abs=0.02)
+    assert all(r.model_version == ("2" if r.variant == "canary" else "1") for r in results)
+    for r in results:
+        assert r.threshold == (0.9 if r.segment == "large|established" else 0.5)
+
+
+def test_exploration_is_capped_and_logged_with_propensity() -> None:
+    log = ListLog()
+    scorer = Scorer(
+        Slots(champion=CHAMPION, policy=ThresholdPolicy(default=0.0)),  # block everything
+        hash_key="k",
+        exploration_rate=0.3,
+        exploration_max_amount_usd=300,
+        prediction_log=log,
+        rng=random.Random(1),
+    )
+    explore_before = metrics.PREDICTIONS.labels("1", "champion", "explore")._value.get()
+    results = scorer.score_many(TXS)
+    amounts = {t.transaction_id: t.amount_usd for t in TXS}
+    eligible = [r for r in results if amounts[r.transaction_id] <= 300]
+    assert all(not r.explored and r.propensity == 1.0 for r in results if r not in eligible)
+    explored = [r for r in eligible if r.explored]
+    assert len(explored) / len(eligible) == pytest.approx(0.3, abs=0.05)
+    assert all(r.decision == "approve" and r.propensity == 0.3 for r in explored)
+    assert all(r.decision == "block" and r.propensity == pytest.approx(0.7)
+               for r in eligible if not r.explored)  # fmt: skip
+    after = metrics.PREDICTIONS.labels("1", "champion", "explore")._value.get()
+    assert after - explore_before == len(explored)
+    rows = {row["transaction_id"]: row for _, row in log.rows}
+    assert len(rows) == len(TXS)
+    sample = rows[explored[0].transaction_id]
+    assert sample["explored"] and sample["propensity"] == 0.3
+    assert "cust-" not in sample["customer_hash"] and len(sample["features"]) == len(
+        FEATURE_SPEC.names
+    )
+
+
+def test_shadow_scores_off_the_response_and_never_decides() -> None:
+    log = ListLog()
+    shadow = ShadowRunner(log).start()
+    slots = Slots(champion=CHAMPION, shadow=SHADOW, policy=ThresholdPolicy())
+    scorer = Scorer(slots, hash_key="k", prediction_log=log, shadow=shadow)
+    before = metrics.SHADOW_DISAGREEMENTS.labels("3")._value.get()
+    results = scorer.score_many(TXS[:300])
+    shadow.close()
+    assert all(r.model_version == "1" for r in results)
+    shadow_rows = [row for kind, row in log.rows if kind == "shadow"]
+    assert len(shadow_rows) == 300 and {r["model_version"] for r in shadow_rows} == {"3"}
+    served = {r.transaction_id: r.decision for r in results}
+    disagreements = sum(r["decision"] != served[r["transaction_id"]] for r in shadow_rows)
+    assert disagreements > 0  # the shadow was trained on flipped labels
+    assert metrics.SHADOW_DISAGREEMENTS.labels("3")._value.get() - before == disagreements
