@@ -7,6 +7,8 @@ when a run initialises the resource or fires the hook.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 from dagster._core.definitions.decorators.hook_decorator import event_list_hook
 
@@ -17,7 +19,7 @@ EXPERIMENT_NAME = "fraud-detector-training"
     config_schema={
         "experiment_name": dg.Field(dg.StringSource, default_value=EXPERIMENT_NAME),
         "mlflow_tracking_uri": dg.Field(dg.StringSource),
-        "artifact_location": dg.Field(dg.StringSource),
+        "artifact_location": dg.Field(dg.StringSource, description="Root (path or URI)"),
         "extra_tags": dg.Field(dg.Permissive(), is_required=False),
     },
     description="dagster-mlflow's mlflow_tracking: one MLflow run per Dagster run, tagged with it",
@@ -28,10 +30,12 @@ def mlflow_tracking(context):
 
     config = context.resource_config
     client = MlflowClient(config["mlflow_tracking_uri"])
-    if client.get_experiment_by_name(config["experiment_name"]) is None:
-        client.create_experiment(
-            config["experiment_name"], artifact_location=config["artifact_location"]
-        )
+    name = config["experiment_name"]
+    if client.get_experiment_by_name(name) is None:
+        root = config["artifact_location"].rstrip("/")
+        if "://" not in root:
+            root = Path(root).resolve().as_uri()
+        client.create_experiment(name, artifact_location=f"{root}/{name}")
     yield from tracking.resource_fn(context)
 
 

@@ -1,9 +1,10 @@
 """Retraining, pure: the case study's XGBoost recipe, a time-based holdout, metrics per segment,
 and the validation gate that compares a candidate with the champion on the same holdout.
 
-Frames are labeled predictions: `transaction_id`, `event_time`, `label` (`fraud`/`legit`),
-`amount_usd`, `payment_method`, `customer_country`, and one column per FEATURE_NAMES entry.
-xgboost and scikit-learn are imported inside functions.
+Frames are labeled predictions: `transaction_id`, `event_time`, `decision`, `propensity`,
+`reported_label` (the store's label, None when unreported), `amount_usd`, `payment_method`,
+`customer_country`, and one column per FEATURE_NAMES entry. Training rows add `label`
+(`fraud`/`legit`) and `weight` (inverse propensity). xgboost is imported inside `fit`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fraud_core.evaluation import Costs, ipw_weights, label_states
+from fraud_core.evaluation import metrics as evaluation_metrics
 from fraud_core.features import FEATURE_NAMES, amount_band, country_group
 
 if TYPE_CHECKING:
@@ -22,7 +26,6 @@ if TYPE_CHECKING:
     import xgboost
 
 SEGMENT_DIMENSIONS = ("payment_method", "country_group", "amount_band")
-LABELED = ("fraud", "legit")
 
 
 @dataclass(frozen=True)
@@ -34,20 +37,6 @@ class Recipe:
     learning_rate: float = 0.1
     scale_pos_weight: float | None = None
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class Costs:
-    """Money per decision error: a false block loses margin and risks churn; a miss the amount."""
-
-    margin_rate: float = 0.03
-    churn_cost: float = 25.0
-
-    def expected_cost(self, y: np.ndarray, blocked: np.ndarray, amount: np.ndarray) -> float:
-        false_blocks = blocked & (y == 0)
-        misses = ~blocked & (y == 1)
-        lost = (self.margin_rate * amount[false_blocks] + self.churn_cost).sum()
-        return float(lost + amount[misses].sum())
 
 
 @dataclass(frozen=True)
@@ -89,9 +78,31 @@ class GateDecision:
         return "passed" if self.passed else "failed: " + "; ".join(self.reasons)
 
 
-def labeled_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows with a final label (fraud or legit), oldest first."""
-    rows = frame[frame["label"].isin(LABELED)]
+def training_rows(
+    labeled: pd.DataFrame, as_of: datetime, days: int, maturity_days: float
+) -> pd.DataFrame:
+    """Approved predictions of the last `days` days with a final outcome, oldest first.
+
+    The outcome is `fraud_core.evaluation.label_states` with `maturity_days`: an approved
+    payment with no report after that long counts as legit, and the last `maturity_days` of the
+    window are left out (their legitimate payments are still pending, so keeping their early
+    fraud reports would over-represent fraud). Each row is weighted by its inverse propensity
+    (`ipw_weights`): explored approvals stand for the would-block payments they were drawn
+    from, so the model learns from the whole traffic, not only what the old model let through.
+    """
+    import pandas as pd
+
+    end = pd.Timestamp(as_of)
+    times = labeled["event_time"]
+    matured = (times >= end - pd.Timedelta(days=days)) & (
+        times < end - pd.Timedelta(days=maturity_days)
+    )
+    window = labeled[matured]
+    states = label_states(
+        window.assign(label=window["reported_label"]), as_of=end, maturity_days=maturity_days
+    )
+    weights = ipw_weights(window, states)
+    rows = window.assign(label=states, weight=weights)[weights > 0]
     return rows.sort_values("event_time", kind="stable").reset_index(drop=True)
 
 
@@ -124,7 +135,9 @@ def features_and_target(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return X, (frame["label"] == "fraud").to_numpy(int)
 
 
-def fit(X: np.ndarray, y: np.ndarray, recipe: Recipe) -> xgboost.XGBClassifier:
+def fit(
+    X: np.ndarray, y: np.ndarray, recipe: Recipe, sample_weight: np.ndarray | None = None
+) -> xgboost.XGBClassifier:
     """Train the case study's classifier (binary:logistic, scale_pos_weight) on X, y."""
     from xgboost import XGBClassifier
 
@@ -143,7 +156,7 @@ def fit(X: np.ndarray, y: np.ndarray, recipe: Recipe) -> xgboost.XGBClassifier:
         random_state=recipe.seed,
         n_jobs=2,
     )
-    return model.fit(X, y)
+    return model.fit(X, y, sample_weight=sample_weight)
 
 
 def segments_of(frame: pd.DataFrame) -> pd.DataFrame:
@@ -160,45 +173,40 @@ def segments_of(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def metrics(
-    y: np.ndarray, scores: np.ndarray, amount: np.ndarray, threshold: float, costs: Costs
+    y: np.ndarray,
+    scores: np.ndarray,
+    amount: np.ndarray,
+    weights: np.ndarray,
+    threshold: float,
+    costs: Costs,
 ) -> dict[str, float]:
-    """Precision, recall, F1, FPR, PR-AUC, decline rate and expected cost at `threshold`."""
-    from sklearn.metrics import average_precision_score
-
-    blocked = scores >= threshold
-    tp = int((blocked & (y == 1)).sum())
-    fp = int((blocked & (y == 0)).sum())
-    fn = int((~blocked & (y == 1)).sum())
-    legit = int((y == 0).sum())
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    both = y.min() != y.max()
-    return {
-        "precision": precision,
-        "recall": recall,
-        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-        "fpr": fp / legit if legit else 0.0,
-        "pr_auc": float(average_precision_score(y, scores)) if both else 0.0,
-        "decline_rate": float(blocked.mean()) if len(y) else 0.0,
-        "expected_cost": costs.expected_cost(y, blocked, amount),
-        "rows": float(len(y)),
-        "frauds": float(y.sum()),
-    }
+    """`fraud_core.evaluation.metrics` at `threshold` (weighted), plus F1 and row counts."""
+    figures = evaluation_metrics(
+        scores, threshold, y.astype(bool), amount, weights=weights, costs=costs
+    ).as_dict()
+    precision, recall = figures["precision"], figures["recall"]
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {**figures, "f1": f1, "rows": float(len(y)), "frauds": float(y.sum())}
 
 
 def evaluate(
-    holdout: pd.DataFrame, scores: np.ndarray, policy: GatePolicy, costs: Costs
+    holdout: pd.DataFrame, scores: np.ndarray, policy: GatePolicy, costs: Costs | None = None
 ) -> Evaluation:
-    """Overall and per-segment metrics of `scores` on a labeled holdout."""
+    """Overall and per-segment metrics of `scores` on a labeled holdout (rows weighted by
+    their inverse-propensity `weight`)."""
+    costs = costs or Costs()
     y = (holdout["label"] == "fraud").to_numpy(int)
     amount = holdout["amount_usd"].to_numpy(float)
-    overall = metrics(y, scores, amount, policy.threshold, costs)
+    weights = holdout["weight"].to_numpy(float)
+    overall = metrics(y, scores, amount, weights, policy.threshold, costs)
     segments = segments_of(holdout)
     rows = []
     for dimension in SEGMENT_DIMENSIONS:
         for value in sorted(segments[dimension].unique()):
             mask = (segments[dimension] == value).to_numpy()
-            figures = metrics(y[mask], scores[mask], amount[mask], policy.threshold, costs)
+            figures = metrics(
+                y[mask], scores[mask], amount[mask], weights[mask], policy.threshold, costs
+            )
             rows.append({"dimension": dimension, "segment": value, **figures})
     return Evaluation(metrics=overall, segments=tuple(rows))
 
@@ -225,17 +233,17 @@ def _relative(
     candidate: Mapping[str, float], champion: Mapping[str, float], policy: GatePolicy
 ) -> list[str]:
     reasons = []
-    if candidate["f1"] < champion["f1"] + policy.min_f1_gain:
+    if not candidate["f1"] >= champion["f1"] + policy.min_f1_gain:
         reasons.append(
             f"F1 {candidate['f1']:.4f} is below champion {champion['f1']:.4f}"
             f" + {policy.min_f1_gain}"
         )
-    if candidate["fpr"] > champion["fpr"] + policy.fpr_tolerance:
+    if not candidate["fpr"] <= champion["fpr"] + policy.fpr_tolerance:
         reasons.append(f"FPR {candidate['fpr']:.4f} is worse than champion {champion['fpr']:.4f}")
-    if candidate["expected_cost"] >= champion["expected_cost"]:
+    if not candidate["expected_cost_usd"] < champion["expected_cost_usd"]:
         reasons.append(
-            f"expected cost {candidate['expected_cost']:,.0f} is not below champion"
-            f" {champion['expected_cost']:,.0f}"
+            f"expected cost {candidate['expected_cost_usd']:,.0f} USD is not below champion"
+            f" {champion['expected_cost_usd']:,.0f}"
         )
     return reasons
 
@@ -285,7 +293,7 @@ def judge(candidate: Evaluation, champion: Evaluation | None, policy: GatePolicy
         reasons += _relative(candidate.metrics, champion.metrics, policy)
         segment_reasons, segment_table = _segment_regressions(candidate, champion, policy)
         reasons += segment_reasons
-    names = ("f1", "precision", "recall", "fpr", "pr_auc", "expected_cost", "decline_rate")
+    names = ("f1", "precision", "recall", "fpr", "pr_auc", "expected_cost_usd", "decline_rate")
     comparison = tuple(
         {
             "metric": name,

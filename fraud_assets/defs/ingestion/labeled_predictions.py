@@ -7,6 +7,11 @@ from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder
 from fraud_assets.tables import markdown_table
 
+CONTEXT_COLUMNS = (
+    "transaction_id", "event_time", "payment_method", "customer_country", "score", "threshold",
+    "decision", "model_version", "variant", "explored", "propensity", "label_source",
+)  # fmt: skip
+
 
 class LabelWindow(dg.Config):
     window_days: int = 90
@@ -18,7 +23,8 @@ class LabelWindow(dg.Config):
     kinds={"sql", "pandas", "parquet"},
     owners=["team:data"],
     description="Predictions of the last `window_days` days joined with the labels known as of "
-    "now: label state and inverse-propensity weight per prediction.",
+    "now: label state (fraud, legit, pending, unobservable; 120-day maturity) and "
+    "inverse-propensity weight per prediction.",
 )
 def labeled_predictions(
     context: dg.AssetExecutionContext,
@@ -27,19 +33,17 @@ def labeled_predictions(
     datasets: LocalFolder,
     clock: Clock,
 ) -> dg.MaterializeResult:
-    from fraud_core.evaluation import label_states
+    from fraud_core.evaluation import ipw_weights, label_states
     from fraud_core.features import FEATURE_NAMES
-    from fraud_core.store.frames import features_frame
+    from fraud_core.store import features_frame
 
     now = clock.current()
     frame = store.open().training_data(days=config.window_days, end=now, as_of=now)
     states = label_states(frame, as_of=now)
-    columns = [
-        "transaction_id", "event_time", "amount_usd", "payment_method", "customer_country",
-        "score", "decision", "model_version", "variant", "explored", "propensity",
-    ]  # fmt: skip
-    labeled = frame[columns].assign(label=states["state"], weight=states["weight"])
-    labeled = labeled.join(features_frame(frame, FEATURE_NAMES))
+    labeled = frame[list(CONTEXT_COLUMNS)].assign(
+        reported_label=frame["label"], label=states, weight=ipw_weights(frame, states)
+    )
+    labeled = labeled.join(features_frame(frame, FEATURE_NAMES))  # includes amount_usd
     path = datasets.dir("labeled") / f"{now:%Y%m%dT%H%M%S}.parquet"
     labeled.to_parquet(path, index=False)
     counts = labeled.groupby("label").agg(rows=("label", "size"), weight=("weight", "sum"))

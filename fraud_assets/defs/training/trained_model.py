@@ -38,7 +38,6 @@ def trained_model(
 
     from fraud_core.registry import CHALLENGER
     from fraud_core.training import (
-        Costs,
         GatePolicy,
         Recipe,
         evaluate,
@@ -58,9 +57,9 @@ def trained_model(
         seed=config.seed,
     )
     X, y = features_and_target(train)
-    model = fit(X, y, recipe)
+    model = fit(X, y, recipe, sample_weight=train["weight"].to_numpy())
     X_holdout, _ = features_and_target(holdout)
-    evaluation = evaluate(holdout, model.predict_proba(X_holdout)[:, 1], GatePolicy(), Costs())
+    evaluation = evaluate(holdout, model.predict_proba(X_holdout)[:, 1], GatePolicy())
     holdout_path = datasets.dir("holdout") / f"{upstream['window_hash']}.parquet"
     holdout.to_parquet(holdout_path, index=False)
 

@@ -11,6 +11,10 @@ from fraud_assets.tables import markdown_table
 
 class TrainingWindow(dg.Config):
     days: int = 90
+    label_maturity_days: float = 30.0
+    """An approved payment with no report after this long counts as legit for training; the
+    window's last `label_maturity_days` days are left out (the chargeback median is ~5 weeks;
+    waiting the full 120 days would leave no recent data)."""
     min_labeled_rows: int = 1000
 
 
@@ -19,32 +23,38 @@ class TrainingWindow(dg.Config):
     group_name="training",
     kinds={"pandas", "parquet"},
     owners=["team:data"],
-    description="Predictions with a final label (fraud, or legit) over the last `days` days, "
-    "frozen as a Parquet snapshot with a content hash.",
+    description="Approved predictions with a final outcome (fraud, or legit) over the last "
+    "`days` days, weighted by inverse propensity; frozen as Parquet with a content hash.",
 )
 def training_dataset(
     context: dg.AssetExecutionContext, config: TrainingWindow, datasets: LocalFolder
 ) -> dg.MaterializeResult:
     import pandas as pd
 
-    from fraud_core.training import labeled_rows, window_of
+    from fraud_core.training import training_rows, window_of
 
     upstream = latest_metadata(context.instance, "labeled_predictions")
     as_of = pd.Timestamp(upstream["as_of"])
     start = as_of - timedelta(days=config.days)
+    settled = as_of - timedelta(days=config.label_maturity_days)
     if upstream["window_days"] < config.days:
         raise dg.Failure(
             f"labeled_predictions covers {upstream['window_days']} days, the training window "
             f"needs {config.days}: rematerialize it with window_days >= {config.days}"
         )
     frame = pd.read_parquet(upstream["snapshot"])
-    rows = labeled_rows(frame[(frame["event_time"] >= start) & (frame["event_time"] < as_of)])
-    window = {**window_of(rows), "as_of": as_of.isoformat(), "days": config.days}
+    rows = training_rows(frame, as_of, config.days, config.label_maturity_days)
+    window = {
+        **window_of(rows),
+        "as_of": as_of.isoformat(),
+        "days": config.days,
+        "label_maturity_days": config.label_maturity_days,
+    }
     if len(rows) < config.min_labeled_rows:
         raise dg.Failure(
             description=(
                 f"only {len(rows)} labeled predictions between {start:%Y-%m-%d} and "
-                f"{as_of:%Y-%m-%d} (need at least {config.min_labeled_rows}): wait for more "
+                f"{settled:%Y-%m-%d} (need at least {config.min_labeled_rows}): wait for more "
                 "labels or widen the window"
             ),
             metadata={"labeled_rows": len(rows), "window": window},
@@ -63,6 +73,8 @@ def training_dataset(
             "dagster/row_count": len(rows),
             "frauds": window["frauds"],
             "fraud_rate": window["frauds"] / len(rows),
+            "explored_rows": int(rows["explored"].sum()),
+            "weight_sum": float(rows["weight"].sum()),
             "labels_by_week": markdown_table(
                 [{"week": w, **{k: int(v) for k, v in n.items()}} for w, n in weekly.iterrows()]
             ),

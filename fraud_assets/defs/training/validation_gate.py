@@ -48,7 +48,7 @@ def validation_gate(
 
     from fraud_core.features import FEATURE_NAMES
     from fraud_core.registry import CHALLENGER, CHAMPION
-    from fraud_core.training import Costs, evaluate, judge
+    from fraud_core.training import evaluate, judge
 
     candidate = latest_metadata(context.instance, "trained_model")
     version = str(candidate["model_version"])
@@ -56,12 +56,12 @@ def validation_gate(
     X = holdout[list(FEATURE_NAMES)].to_numpy("float32")
     policy = GatePolicy(**config.model_dump())
     facade = registry.open()
-    mine = evaluate(holdout, facade.load(version).predict(X), policy, Costs())
+    mine = evaluate(holdout, facade.load(version).predict(X), policy)
     champion_info = facade.version_for(CHAMPION)
     champion_version = champion_info.version if champion_info else None
     theirs = None
     if champion_version is not None and champion_version != version:
-        theirs = evaluate(holdout, facade.load(champion_version).predict(X), policy, Costs())
+        theirs = evaluate(holdout, facade.load(champion_version).predict(X), policy)
     decision = judge(mine, theirs, policy)
 
     verdict = "passed" if decision.passed else "failed"

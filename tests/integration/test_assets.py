@@ -1,0 +1,123 @@
+"""Assets materialized against a real store (SQLite and PostgreSQL) and a real SQLite MLflow."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.dagster_platform import Platform, materialize, platform, seed_log
+
+__all__ = ["platform"]  # the fixture, imported for pytest
+
+DAY = "2026-05-20"
+
+
+def _metadata(result, asset: str) -> dict:
+    import dagster as dg
+
+    (event,) = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset)
+    ]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_raw_predictions_summarises_one_day(platform: Platform) -> None:
+    seed_log(platform.store, days=30, per_day=200)
+    result = materialize(platform, ["raw_predictions"], partition_key=DAY)
+    assert result.success
+    meta = _metadata(result, "raw_predictions")
+    assert 150 <= meta["dagster/row_count"] <= 260
+    assert 0 < meta["decline_rate"] < 0.2
+    assert "approve" in meta["decision_mix"]
+    assert meta["model_versions"] == ["0"]
+    (check,) = result.get_asset_check_evaluations()
+    assert check.passed, check.metadata
+
+
+def test_ground_truth_labels_loads_good_rows_and_reports_bad_ones(platform: Platform) -> None:
+    seed_log(platform.store, days=30, per_day=200)
+    known = platform.store.predictions_between(*_day_bounds("2026-05-10"))
+    good = known["transaction_id"].iloc[:3].tolist()
+    landing = platform.folders["landing"]
+    landing.mkdir(parents=True, exist_ok=True)
+    (landing / f"tickets-{DAY}.csv").write_text(
+        "transaction_id,label,reported_at,note\n"
+        f"{good[0]},fraud,2026-05-20T10:00:00+00:00,customer confirmed\n"
+        f"{good[1]},legit,2026-05-20T11:00:00+00:00,\n"
+        f"{good[2]},maybe,2026-05-20T11:00:00+00:00,\n"  # bad label value
+        "no-such-tx,fraud,2026-05-20T12:00:00+00:00,\n"  # unknown transaction
+        f"{good[2]},fraud,not-a-time,\n"  # bad timestamp
+    )
+    (landing / f"broken-{DAY}.jsonl").write_text("{not json\n")
+    (landing / "tickets-2026-05-21.csv").write_text("transaction_id,label,reported_at\n")
+
+    result = materialize(platform, ["ground_truth_labels"], partition_key=DAY)
+    assert result.success
+    meta = _metadata(result, "ground_truth_labels")
+    assert meta["inserted"] == 2
+    assert meta["bad_row_count"] == 4
+    for reason in ("label", "unknown transaction_id", "reported_at", "unreadable"):
+        assert reason in meta["bad_rows"], meta["bad_rows"]
+    assert "tickets-2026-05-21.csv" not in meta["files"]
+    events = platform.store.label_events()
+    stored = events[events["source"] == "ticket_export"].set_index("transaction_id")
+    assert stored.loc[good[0], "label"] == "fraud"
+    assert stored.loc[good[1], "label"] == "legit"
+
+    again = _metadata(
+        materialize(platform, ["ground_truth_labels"], partition_key=DAY), "ground_truth_labels"
+    )
+    assert (again["inserted"], again["updated"]) == (0, 0)
+
+
+def _day_bounds(day: str):
+    from fraud_assets.partitions import day_bounds
+
+    return day_bounds(day)
+
+
+def test_training_dataset_refuses_too_few_labels(platform: Platform) -> None:
+    seed_log(platform.store, days=10, per_day=50)
+    result = materialize(platform, ["labeled_predictions", "training_dataset"])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "need at least 1000" in failure.step_failure_data.error.message
+
+
+@pytest.mark.slow
+def test_retraining_promotes_a_first_champion_then_gates_the_next(platform: Platform) -> None:
+    import mlflow
+
+    seed_log(platform.store, days=60, per_day=300)
+    first = platform.retrain()
+    assert first.success, [e.message for e in first.all_events if e.is_failure]
+    gate = platform.metadata("validation_gate")
+    assert gate["gate_passed"] and gate["champion_version"] == "none"
+    assert platform.registry.aliases() == {"champion": gate["model_version"]}
+
+    trained = platform.metadata("trained_model")
+    run = mlflow.MlflowClient(platform.registry.tracking_uri).get_run(trained["mlflow_run_id"])
+    assert run.data.tags["dagster_run_id"] == first.run_id
+    assert run.info.status == "FINISHED"
+    assert trained["mlflow_run"].endswith(trained["mlflow_run_id"])
+    assert trained["trigger"] == "test" and trained["training_window"]["rows"] > 1000
+
+    promoted = platform.metadata("promoted_model")
+    assert promoted["champion"] == gate["model_version"]
+    actions = [e["action"] for e in platform.store.audit_entries()]
+    assert {"promote", "validation_gate.passed", "alias.set"} <= set(actions)
+
+    worse = platform.retrain(recipe={"n_estimators": 2, "max_depth": 1})
+    assert not worse.success
+    (check,) = worse.get_asset_check_evaluations()
+    assert not check.passed and "F1" in check.description
+    skipped = [e.step_key for e in worse.all_events if e.event_type_value == "STEP_SKIPPED"]
+    assert skipped == [] or "promoted_model" in skipped
+    assert "promoted_model" not in {
+        e.step_key for e in worse.all_events if e.event_type_value == "STEP_SUCCESS"
+    }
+    refused = platform.metadata("validation_gate")
+    assert not refused["gate_passed"] and "F1" in refused["reasons"]
+    assert platform.registry.aliases() == {"champion": gate["model_version"]}
+    assert platform.registry.get_version(refused["model_version"]).rejected
+    run = mlflow.MlflowClient(platform.registry.tracking_uri).get_run(refused["mlflow_run_id"])
+    assert run.info.status == "FINISHED" and run.data.tags["validation_gate"] == "failed"

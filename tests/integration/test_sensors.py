@@ -1,0 +1,178 @@
+"""Sensors and schedules of the code location, evaluated with build_sensor_context; the
+definitions themselves (validate, conventions, lazy imports, instance configs)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.dagster_platform import Platform, platform, seed_log
+
+__all__ = ["platform"]  # the fixture, imported for pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("mlflow", "xgboost", "sklearn", "evidently", "bentoml", "dagster_mlflow")
+
+
+def _tick(platform: Platform, cursor: str | None = None):
+    import dagster as dg
+
+    sensor = platform.defs.get_sensor_def("label_volume_sensor")
+    context = dg.build_sensor_context(
+        instance=platform.instance,
+        cursor=cursor,
+        definitions=platform.defs,
+        # replaces the definitions' resources: pass every one the sensor needs
+        resources={k: platform.resources()[k] for k in sensor.required_resource_keys},
+    )
+    return sensor.evaluate_tick(context)
+
+
+def _add_run(platform: Platform, status, **tags: str) -> str:
+    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster._core.utils import make_new_run_id
+
+    run = DagsterRun(job_name="retraining", run_id=make_new_run_id(), status=status, tags=tags)
+    platform.instance.add_run(run)
+    return run.run_id
+
+
+@pytest.fixture
+def labelled(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Platform:
+    seed_log(platform.store, days=30, per_day=200)
+    monkeypatch.setenv("FRAUD_RETRAIN_MIN_LABELS", "50")
+    return platform
+
+
+def test_label_volume_sensor_fires_once_for_the_same_state(labelled: Platform) -> None:
+    import dagster as dg
+
+    first = _tick(labelled)
+    (request,) = first.run_requests
+    assert request.run_key.startswith("label_volume:the beginning:")
+    assert request.tags["fraud/trigger"] == "sensor:label_volume_sensor"
+    assert "new labels since the beginning" in request.tags["fraud/reason"]
+    assert request.run_config == {
+        "resources": {"clock": {"config": {"now": "2026-06-01T00:00:00+00:00"}}}
+    }
+
+    again = _tick(labelled, cursor=first.cursor)
+    assert not again.run_requests and again.skip_message.startswith("0 new labels since")
+
+    _add_run(labelled, dg.DagsterRunStatus.SUCCESS, **{"dagster/run_key": request.run_key})
+    replay = _tick(labelled)  # lost cursor, same state: the run key is already used
+    assert not replay.run_requests and "already exists" in replay.skip_message
+    assert json.loads(replay.cursor) == json.loads(first.cursor)
+
+
+def test_label_volume_sensor_waits_for_enough_labels_and_for_running_retraining(
+    labelled: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster as dg
+
+    monkeypatch.setenv("FRAUD_RETRAIN_MIN_LABELS", "1000000")
+    quiet = _tick(labelled)
+    assert not quiet.run_requests and "(< 1000000)" in quiet.skip_message
+
+    monkeypatch.setenv("FRAUD_RETRAIN_MIN_LABELS", "50")
+    running = _add_run(labelled, dg.DagsterRunStatus.STARTED)
+    busy = _tick(labelled)
+    assert not busy.run_requests and running in busy.skip_message
+
+
+def test_label_volume_sensor_counts_from_the_last_training(labelled: Platform) -> None:
+    import dagster as dg
+
+    labelled.instance.report_runless_asset_event(
+        dg.AssetMaterialization("training_dataset", metadata={"as_of": "2026-05-25T00:00:00+00:00"})
+    )
+    tick = _tick(labelled)
+    events = labelled.store.label_events()
+    recent = events[events["reported_at"] > "2026-05-25T00:00:00+00:00"]
+    recent = recent[recent["reported_at"] <= "2026-06-01T00:00:00+00:00"]
+    if len(recent) >= 50:
+        (request,) = tick.run_requests
+        assert f"{len(recent)} new labels since 2026-05-25" in request.tags["fraud/reason"]
+    else:
+        assert f"{len(recent)} new labels since 2026-05-25" in tick.skip_message
+
+
+def test_weekly_retraining_schedule() -> None:
+    import dagster as dg
+
+    from fraud_assets.definitions import defs
+
+    schedule = defs().get_schedule_def("weekly_retraining")
+    assert schedule.cron_schedule == "0 2 * * 1" and schedule.job_name == "retraining"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    context = dg.build_schedule_context(scheduled_execution_time=None)
+    (request,) = schedule.evaluate_tick(context).run_requests
+    assert "weekly" in request.tags["fraud/reason"]
+
+
+def test_definitions_follow_the_conventions() -> None:
+    import dagster as dg
+
+    from fraud_assets.definitions import defs
+
+    definitions = defs()
+    for spec in definitions.resolve_all_asset_specs():
+        assert spec.group_name and spec.kinds and spec.owners, spec.key
+    job = definitions.resolve_job_def("retraining")
+    assert job.executor_def is dg.in_process_executor
+    assert job.tags["retrain"] == "fraud"
+    assert {h.name for h in job.hook_defs} == {"end_mlflow_on_run_finished"}
+    for sensor in definitions.sensors:
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, sensor.name
+    check = definitions.get_asset_checks_def(
+        dg.AssetCheckKey(dg.AssetKey("validation_gate"), "gate_passed")
+    )
+    assert next(iter(check.check_specs)).blocking
+
+
+def test_definitions_validate_and_load_without_heavy_imports() -> None:
+    validate = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-m",
+         "fraud_assets.definitions"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert validate.returncode == 0, validate.stderr[-3000:]
+    probe = (
+        "import sys; from fraud_assets.definitions import defs; defs();"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT, capture_output=True, text=True
+    )
+    assert loaded.stdout.strip().splitlines()[-1] == "[]", loaded.stderr[-2000:]
+
+
+@pytest.mark.parametrize("config_dir", ["dagster_home", "deploy/dagster"])
+def test_instance_configs_allow_one_retraining_at_a_time(config_dir: str) -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / config_dir / "dagster.yaml").read_text())
+    runs = config["concurrency"]["runs"]
+    assert {"key": "retrain", "value": "fraud", "limit": 1} in runs["tag_concurrency_limits"]
+    assert "run_coordinator" not in config  # both blocks: the instance refuses to load
+
+
+def test_local_instance_loads_with_the_queue_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import dagster as dg
+
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        queue = instance.get_concurrency_config().run_queue_config
+        assert {"key": "retrain", "value": "fraud", "limit": 1} in queue.tag_concurrency_limits
+        assert queue.max_concurrent_runs == 2  # SQLite: "database is locked" beyond a few
+        assert instance.root_directory == str(tmp_path)
