@@ -1,0 +1,424 @@
+"""FeedbackStore: the prediction log, labels, audit log, policy state and monitoring metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Subquery, case, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fraud_core.settings import get_settings
+from fraud_core.store import bulk
+from fraud_core.store.db import IMMEDIATE, make_engine, upgrade
+from fraud_core.store.frames import read_frame
+from fraud_core.store.models import (
+    audit_log,
+    label_events,
+    monitoring_metrics,
+    policy_arms,
+    predictions,
+    shadow_predictions,
+    to_utc,
+    utcnow,
+)
+from fraud_core.store.rows import MISSING, RowError, coerce, validate
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LABEL_FIELDS = ("transaction_id", "label", "source", "reported_at", "received_at", "details")
+_CHUNK = 1000  # keys per IN (...) lookup
+# PostgreSQL: after writing this many rows at once, refresh the planner statistics of the
+# columns that queries filter and join on (autovacuum may be off or behind after a bulk load,
+# and stale row counts turn hash joins into nested loops).
+ANALYZE_AFTER_ROWS = 10_000
+_ANALYZED = {
+    "predictions": "event_time, transaction_id",
+    "shadow_predictions": "event_time, transaction_id",
+    "label_events": "transaction_id, reported_at, received_at",
+}
+
+
+@dataclass(frozen=True)
+class RejectedLabel:
+    """A label row that was not stored: its position in the batch and why."""
+
+    index: int
+    transaction_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class LabelUpsertResult:
+    inserted: int
+    updated: int
+    rejected: list[RejectedLabel]
+
+
+@dataclass(frozen=True)
+class ThresholdArm:
+    """Thompson-sampling state of one threshold in one segment (a `policy_arms` row)."""
+
+    policy_version: str
+    segment: str
+    threshold: float
+    alpha: float
+    beta: float
+    pulls: int
+    reward: float
+    updated_at: datetime
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _records(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _label_record(row: Any, now: datetime) -> dict[str, Any]:
+    """One checked label_events row, or ValueError with the reason."""
+    if not isinstance(row, Mapping):
+        raise ValueError(f"expected a mapping, got {type(row).__name__}")
+    unknown = set(row) - set(LABEL_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    missing = [f for f in LABEL_FIELDS[:4] if row.get(f, MISSING) in (MISSING, None, "")]
+    if missing:
+        raise ValueError(f"missing field(s) {', '.join(missing)}")
+    record: dict[str, Any] = {"received_at": now, "details": None}
+    for name, value in row.items():
+        try:
+            record[name] = coerce(value, label_events.c[name]) if value is not None else None
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    record["received_at"] = record["received_at"] or now
+    return record
+
+
+class FeedbackStore:
+    """The platform's database. Opening it brings the schema to the latest Alembic revision.
+
+    `url` defaults to the settings' `FRAUD_DB_URL` (a SQLite file under var/ on a laptop);
+    PostgreSQL is used through psycopg 3. All timestamps go in and come out as aware UTC
+    (naive input is taken as UTC). DataFrames have datetime64[ns, UTC] columns.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.engine = make_engine(url or get_settings().db_url)
+        if self.engine.dialect.name not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported database {self.engine.dialect.name!r}")
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> FeedbackStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction; SQLite takes its write lock at BEGIN, so a read-then-write
+        transaction waits for other writers instead of failing on a lock upgrade."""
+        conn = self.engine.connect().execution_options(**{IMMEDIATE: True})
+        with conn, conn.begin():
+            yield conn
+
+    def _analyze_after(self, table: str, written: int) -> int:
+        if written >= ANALYZE_AFTER_ROWS and self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"ANALYZE {table} ({_ANALYZED[table]})")
+        return written
+
+    def _upsert(self, table: Any) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    # -- prediction log ---------------------------------------------------------------------
+
+    def insert_predictions(self, rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> int:
+        """Store scored requests; a transaction_id already stored is skipped (spool replays).
+
+        Rows are mappings (or a DataFrame) with the `predictions` columns; `explored`
+        defaults to False, `propensity` to 1.0, `wallet_provider`/`policy_version` to None.
+        The whole batch is checked first: RowError names the row and column. Returns the
+        number of rows inserted.
+        """
+        columns = validate(predictions, rows)
+        with self._write() as conn:
+            written = bulk.insert(conn, predictions, columns, conflict=("transaction_id",))
+        return self._analyze_after("predictions", written)
+
+    def insert_shadow_predictions(self, rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> int:
+        """Store challenger scores; idempotent on (transaction_id, model_version)."""
+        columns = validate(shadow_predictions, rows)
+        with self._write() as conn:
+            written = bulk.insert(
+                conn, shadow_predictions, columns, conflict=("transaction_id", "model_version")
+            )
+        return self._analyze_after("shadow_predictions", written)
+
+    def count_predictions(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(predictions)).scalar_one()
+
+    def predictions_between(self, start: datetime, end: datetime) -> pd.DataFrame:
+        """Predictions with start <= event_time < end, oldest first; `features` as dicts."""
+        p = predictions.c
+        stmt = (
+            select(predictions)
+            .where(p.event_time >= to_utc(start), p.event_time < to_utc(end))
+            .order_by(p.event_time, p.id)
+        )
+        with self.engine.connect() as conn:
+            return read_frame(conn, stmt)
+
+    # -- labels -----------------------------------------------------------------------------
+
+    def upsert_labels(self, rows: Iterable[Mapping[str, Any]]) -> LabelUpsertResult:
+        """Store label events, idempotent on (transaction_id, source).
+
+        Each row has transaction_id, label ('fraud'|'legit'), source, reported_at and
+        optionally received_at (default now) and details. Re-posting an identical label
+        changes nothing; a changed label, reported_at or details updates the event. Bad rows
+        (missing field, invalid value, unknown transaction_id) are rejected with a reason and
+        the rest of the batch is stored. Rows are applied in order.
+        """
+        now = utcnow()
+        rejected: list[RejectedLabel] = []
+        candidates: list[tuple[int, dict[str, Any]]] = []
+        for index, row in enumerate(rows):
+            try:
+                candidates.append((index, _label_record(row, now)))
+            except ValueError as exc:
+                tid = row.get("transaction_id") if isinstance(row, Mapping) else None
+                rejected.append(
+                    RejectedLabel(index, tid if isinstance(tid, str) else None, str(exc))
+                )
+        ids = sorted({record["transaction_id"] for _, record in candidates})
+        le = label_events.c
+        with self._write() as conn:
+            known: set[str] = set()
+            stored: dict[tuple[str, str], dict[str, Any]] = {}
+            for chunk in _chunks(ids):
+                known.update(
+                    conn.scalars(
+                        select(predictions.c.transaction_id).where(
+                            predictions.c.transaction_id.in_(chunk)
+                        )
+                    )
+                )
+                for event in conn.execute(
+                    select(
+                        le.transaction_id, le.source, le.label, le.reported_at, le.details
+                    ).where(le.transaction_id.in_(chunk))
+                ).mappings():
+                    stored[(event["transaction_id"], event["source"])] = dict(event)
+            inserted = updated = 0
+            changed: dict[tuple[str, str], dict[str, Any]] = {}
+            for index, record in candidates:
+                tid = record["transaction_id"]
+                if tid not in known:
+                    rejected.append(RejectedLabel(index, tid, "unknown transaction_id"))
+                    continue
+                key = (tid, record["source"])
+                current = stored.get(key)
+                if current is None:
+                    inserted += 1
+                elif any(current[f] != record[f] for f in ("label", "reported_at", "details")):
+                    updated += 1
+                else:
+                    continue
+                stored[key] = changed[key] = record
+            if changed:
+                stmt = self._upsert(label_events)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["transaction_id", "source"],
+                        set_={
+                            f: stmt.excluded[f]
+                            for f in ("label", "reported_at", "received_at", "details")
+                        },
+                    ),
+                    list(changed.values()),
+                )
+        self._analyze_after("label_events", len(changed))
+        rejected.sort(key=lambda r: r.index)
+        return LabelUpsertResult(inserted, updated, rejected)
+
+    def label_events(self, since: datetime | None = None) -> pd.DataFrame:
+        """Label events received at or after `since` (all when None), oldest first."""
+        le = label_events.c
+        stmt = select(label_events).order_by(le.received_at, le.id)
+        if since is not None:
+            stmt = stmt.where(le.received_at >= to_utc(since))
+        with self.engine.connect() as conn:
+            return read_frame(conn, stmt)
+
+    def training_data(
+        self, days: int, end: datetime | None = None, as_of: datetime | None = None
+    ) -> pd.DataFrame:
+        """Predictions with event_time in [end - days, end), each with its label as of `as_of`.
+
+        One row per prediction, ordered by (event_time, id): the prediction columns, `features`
+        as a dict column (`features_frame` makes the matrix), and `label` ('fraud' if any fraud
+        event was reported by `as_of`, else 'legit' if a legit one was, else None), with
+        `label_source` and `label_reported_at` of the deciding event (the earliest reported
+        event of that label). Known by `as_of` means reported_at <= as_of. `end` defaults to
+        now, `as_of` to `end`. One SQL query: predictions left-joined to one deciding label
+        event per transaction (rows are sorted here, not by the database: sorting wide rows
+        spills to disk there).
+        """
+        end = to_utc(end) if end is not None else utcnow()
+        as_of = to_utc(as_of) if as_of is not None else end
+        p = predictions.c
+        deciding = self._deciding_labels(as_of)
+        stmt = (
+            select(
+                predictions,
+                deciding.c.label,
+                deciding.c.source.label("label_source"),
+                deciding.c.reported_at.label("label_reported_at"),
+            )
+            .select_from(
+                predictions.outerjoin(deciding, deciding.c.transaction_id == p.transaction_id)
+            )
+            .where(p.event_time >= end - timedelta(days=days), p.event_time < end)
+        )
+        with self.engine.connect() as conn:
+            frame = read_frame(conn, stmt)
+        return frame.sort_values(["event_time", "id"], kind="stable", ignore_index=True)
+
+    def _deciding_labels(self, as_of: datetime) -> Subquery:
+        """Per transaction, the label event that decides its label as of `as_of`."""
+        le = label_events.c
+        columns = (le.transaction_id, le.label, le.source, le.reported_at)
+        precedence = (case((le.label == "fraud", 0), else_=1), le.reported_at, le.id)
+        known = select(*columns).where(le.reported_at <= as_of)
+        if self.engine.dialect.name == "postgresql":
+            # DISTINCT ON, whose row count PostgreSQL estimates well; it underestimates a
+            # window's `rank = 1` and then picks a nested loop over every label event.
+            return (
+                known.distinct(le.transaction_id)
+                .order_by(le.transaction_id, *precedence)
+                .subquery()
+            )
+        rank = func.row_number().over(partition_by=le.transaction_id, order_by=precedence)
+        ranked = known.add_columns(rank.label("rank")).subquery()
+        return select(*(ranked.c[c.key] for c in columns)).where(ranked.c.rank == 1).subquery()
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def append_audit(
+        self, actor: str, action: str, subject: str, reason: str, details: Mapping[str, Any]
+    ) -> int:
+        """Append one audit entry (timestamped now) and return its id. Entries never change."""
+        row = dict(actor=actor, action=action, subject=subject, reason=reason, details=details)
+        (record,) = _records(validate(audit_log, [row], defaults={"at": utcnow()}))
+        with self._write() as conn:
+            return conn.execute(insert(audit_log).values(record)).inserted_primary_key[0]
+
+    def audit_entries(
+        self, subject: str | None = None, action: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Audit entries, newest first, optionally for one subject and/or action."""
+        a = audit_log.c
+        stmt = select(audit_log).order_by(a.at.desc(), a.id.desc()).limit(limit)
+        if subject is not None:
+            stmt = stmt.where(a.subject == subject)
+        if action is not None:
+            stmt = stmt.where(a.action == action)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(stmt).mappings()]
+
+    # -- monitoring -------------------------------------------------------------------------
+
+    def write_metrics(self, rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> int:
+        """Store metric values (metric, value, window_start, window_end, source, and optional
+        model_version, variant, segment, feature; computed_at defaults to now)."""
+        columns = validate(monitoring_metrics, rows, defaults={"computed_at": utcnow()})
+        with self._write() as conn:
+            return bulk.insert(conn, monitoring_metrics, columns)
+
+    def latest_metrics(
+        self, metric: str | None = None, since: datetime | None = None
+    ) -> pd.DataFrame:
+        """The latest row per (metric, model_version, variant, segment, feature), computed at
+        or after `since` when given."""
+        m = monitoring_metrics.c
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=(m.metric, m.model_version, m.variant, m.segment, m.feature),
+                order_by=(m.computed_at.desc(), m.id.desc()),
+            )
+            .label("rank")
+        )
+        inner = select(monitoring_metrics, rank)
+        if metric is not None:
+            inner = inner.where(m.metric == metric)
+        if since is not None:
+            inner = inner.where(m.computed_at >= to_utc(since))
+        ranked = inner.subquery()
+        keys = ("metric", "model_version", "variant", "segment", "feature")
+        stmt = (
+            select(*(ranked.c[c.name] for c in monitoring_metrics.columns))
+            .where(ranked.c.rank == 1)
+            .order_by(*(ranked.c[k] for k in keys))
+        )
+        with self.engine.connect() as conn:
+            return read_frame(conn, stmt)
+
+    # -- contextual thresholds --------------------------------------------------------------
+
+    def save_policy_arms(
+        self, policy_version: str, arms: Iterable[Mapping[str, Any] | ThresholdArm]
+    ) -> int:
+        """Create or update the arms of `policy_version` (keyed by segment and threshold).
+
+        Each arm has segment, threshold, alpha, beta and optionally pulls (0), reward (0.0)
+        and updated_at (now). Returns the number of arms written.
+        """
+        rows = []
+        for arm in arms:
+            row = asdict(arm) if isinstance(arm, ThresholdArm) else dict(arm)
+            if row.setdefault("policy_version", policy_version) != policy_version:
+                raise RowError(f"policy_arms: arm {row} belongs to another policy version")
+            rows.append(row)
+        records = _records(validate(policy_arms, rows, defaults={"updated_at": utcnow()}))
+        if not records:
+            return 0
+        stmt = self._upsert(policy_arms)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["policy_version", "segment", "threshold"],
+            set_={f: stmt.excluded[f] for f in ("alpha", "beta", "pulls", "reward", "updated_at")},
+        )
+        with self._write() as conn:
+            conn.execute(stmt, records)
+        return len(records)
+
+    def load_policy_arms(self, policy_version: str | None = None) -> list[ThresholdArm]:
+        """The arms of `policy_version` (default: the most recently updated version)."""
+        pa = policy_arms.c
+        with self.engine.connect() as conn:
+            if policy_version is None:
+                policy_version = conn.scalar(
+                    select(pa.policy_version).order_by(pa.updated_at.desc(), pa.id.desc()).limit(1)
+                )
+                if policy_version is None:
+                    return []
+            rows = conn.execute(
+                select(*(pa[f] for f in ThresholdArm.__dataclass_fields__))
+                .where(pa.policy_version == policy_version)
+                .order_by(pa.segment, pa.threshold)
+            ).mappings()
+            return [ThresholdArm(**row) for row in rows]
