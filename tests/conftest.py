@@ -45,7 +45,8 @@ def pg_server_url() -> str:
         psycopg.connect(_libpq_url(url), connect_timeout=3).close()
     except psycopg.OperationalError as exc:
         shown = make_url(url).render_as_string(hide_password=True)
-        reason = f"PostgreSQL unreachable at {shown} (set FRAUD_TEST_PG_URL): {exc}".strip()
+        detail = " ".join(str(exc).split())
+        reason = f"PostgreSQL unreachable at {shown} (set FRAUD_TEST_PG_URL): {detail}"
         if os.environ.get("FRAUD_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"{reason}; FRAUD_REQUIRE_POSTGRES=1 makes this a failure")
         pytest.skip(reason)

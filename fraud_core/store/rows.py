@@ -15,13 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, Column, Float, Integer, String, Table
 
-from fraud_core.store.models import UTCDateTime, to_utc
+from fraud_core.store.models import UTCDateTime, label_events, to_utc
 
 if TYPE_CHECKING:
     import pandas as pd
 
 encode_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 _FLOATS = frozenset({float, int})
+_STRS = frozenset({str})
+LABEL_REQUIRED = ("transaction_id", "label", "source", "reported_at")
+LABEL_OPTIONAL = ("received_at", "details")
 
 
 class RowError(ValueError):
@@ -131,7 +134,7 @@ def _coerce_json(value: Any, column: Column) -> dict[str, Any]:
 
 
 def _fast_str(values: list, column: Column, types: set) -> list | None:
-    texts = values if str in types and len(types) == 1 else [v for v in values if v is not None]
+    texts = values if types == _STRS else [v for v in values if v is not None]
     if not texts:
         return values
     if column.type.length and max(map(len, texts)) > column.type.length:
@@ -153,7 +156,11 @@ def _fast_time(values: list, column: Column, types: set) -> list | None:
 def _fast_features(values: list, column: Column, types: set) -> list | None:
     for value in values:
         numbers_ = value.values()
-        if not _FLOATS.issuperset(map(type, numbers_)) or not all(map(math.isfinite, numbers_)):
+        if not (
+            _STRS.issuperset(map(type, value))
+            and _FLOATS.issuperset(map(type, numbers_))
+            and all(map(math.isfinite, numbers_))
+        ):
             return None
     return values
 
@@ -263,12 +270,8 @@ def _record_columns(rows: Iterable[Mapping[str, Any]], table: Table, names: list
     unknown = set().union(*rows) - set(names)
     if unknown:
         raise RowError(f"{table.name}: unknown column(s) {', '.join(sorted(map(str, unknown)))}")
-    if not rows:
-        return {name: [] for name in names}
-    try:  # rows with every column: transpose at C speed
-        return dict(
-            zip(names, map(list, zip(*map(itemgetter(*names), rows), strict=True)), strict=True)
-        )
+    try:  # every row has every column: C-speed lookups, no per-row objects for the GC to chase
+        return {name: list(map(itemgetter(name), rows)) for name in names}
     except KeyError:
         return {name: [r.get(name, MISSING) for r in rows] for name in names}
 
@@ -280,10 +283,9 @@ def validate(
 ) -> Columns:
     """Validated, normalised columns of `rows` for every non-key column of `table`.
 
-    Datetimes become aware UTC, JSON columns mappings (features: str -> finite float or None;
-    NaN becomes None). Missing columns take
-    the model's scalar default, then `defaults`, then None when nullable; otherwise the error
-    names the row and column. Raises RowError.
+    Datetimes become aware UTC; JSON columns stay mappings (features: str -> finite float or
+    None, NaN becoming None). A missing column takes the model's scalar default, then
+    `defaults`, then None when nullable; otherwise RowError names the row and column.
     """
     names = [c.name for c in table.columns if not c.primary_key]
     if _is_frame(rows):
@@ -297,3 +299,23 @@ def validate(
         if not column.primary_key:
             columns[column.name] = _check_column(table, columns, column, defaults or {})
     return columns
+
+
+def label_row(row: Any, now: datetime) -> dict[str, Any]:
+    """One checked label_events row (received_at defaults to `now`); ValueError says why not."""
+    if not isinstance(row, Mapping):
+        raise ValueError(f"expected a mapping, got {type(row).__name__}")
+    unknown = set(row) - {*LABEL_REQUIRED, *LABEL_OPTIONAL}
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    missing = [name for name in LABEL_REQUIRED if row.get(name) in (None, "")]
+    if missing:
+        raise ValueError(f"missing field(s) {', '.join(missing)}")
+    record: dict[str, Any] = {"received_at": now, "details": None}
+    for name, value in row.items():
+        if value is not None:
+            try:
+                record[name] = coerce(value, label_events.c[name])
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+    return record

@@ -25,13 +25,13 @@ from fraud_core.store.models import (
     to_utc,
     utcnow,
 )
-from fraud_core.store.rows import MISSING, RowError, coerce, validate
+from fraud_core.store.rows import RowError, label_row, validate
 
 if TYPE_CHECKING:
     import pandas as pd
 
-LABEL_FIELDS = ("transaction_id", "label", "source", "reported_at", "received_at", "details")
 _CHUNK = 1000  # keys per IN (...) lookup
+LABEL_UPDATED = ("label", "reported_at", "received_at", "details")  # set when a label changes
 # PostgreSQL: after writing this many rows at once, refresh the planner statistics of the
 # columns that queries filter and join on (autovacuum may be off or behind after a bulk load,
 # and stale row counts turn hash joins into nested loops).
@@ -82,24 +82,23 @@ def _records(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
-def _label_record(row: Any, now: datetime) -> dict[str, Any]:
-    """One checked label_events row, or ValueError with the reason."""
-    if not isinstance(row, Mapping):
-        raise ValueError(f"expected a mapping, got {type(row).__name__}")
-    unknown = set(row) - set(LABEL_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
-    missing = [f for f in LABEL_FIELDS[:4] if row.get(f, MISSING) in (MISSING, None, "")]
-    if missing:
-        raise ValueError(f"missing field(s) {', '.join(missing)}")
-    record: dict[str, Any] = {"received_at": now, "details": None}
-    for name, value in row.items():
-        try:
-            record[name] = coerce(value, label_events.c[name]) if value is not None else None
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
-    record["received_at"] = record["received_at"] or now
-    return record
+def _label_state(
+    conn: Connection, ids: Sequence[str]
+) -> tuple[set[str], dict[tuple[str, str], dict[str, Any]]]:
+    """Which of `ids` are stored predictions, and their label events by (id, source)."""
+    le, tid = label_events.c, predictions.c.transaction_id
+    known: set[str] = set()
+    events: dict[tuple[str, str], dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        known.update(conn.scalars(select(tid).where(tid.in_(chunk))))
+        rows = conn.execute(
+            select(le.transaction_id, le.source, le.label, le.reported_at, le.details).where(
+                le.transaction_id.in_(chunk)
+            )
+        )
+        for event in rows.mappings():
+            events[(event["transaction_id"], event["source"])] = dict(event)
+    return known, events
 
 
 class FeedbackStore:
@@ -198,31 +197,15 @@ class FeedbackStore:
         candidates: list[tuple[int, dict[str, Any]]] = []
         for index, row in enumerate(rows):
             try:
-                candidates.append((index, _label_record(row, now)))
+                candidates.append((index, label_row(row, now)))
             except ValueError as exc:
                 tid = row.get("transaction_id") if isinstance(row, Mapping) else None
                 rejected.append(
                     RejectedLabel(index, tid if isinstance(tid, str) else None, str(exc))
                 )
-        ids = sorted({record["transaction_id"] for _, record in candidates})
-        le = label_events.c
         with self._write() as conn:
-            known: set[str] = set()
-            stored: dict[tuple[str, str], dict[str, Any]] = {}
-            for chunk in _chunks(ids):
-                known.update(
-                    conn.scalars(
-                        select(predictions.c.transaction_id).where(
-                            predictions.c.transaction_id.in_(chunk)
-                        )
-                    )
-                )
-                for event in conn.execute(
-                    select(
-                        le.transaction_id, le.source, le.label, le.reported_at, le.details
-                    ).where(le.transaction_id.in_(chunk))
-                ).mappings():
-                    stored[(event["transaction_id"], event["source"])] = dict(event)
+            ids = sorted({record["transaction_id"] for _, record in candidates})
+            known, stored = _label_state(conn, ids)
             inserted = updated = 0
             changed: dict[tuple[str, str], dict[str, Any]] = {}
             for index, record in candidates:
@@ -241,16 +224,11 @@ class FeedbackStore:
                 stored[key] = changed[key] = record
             if changed:
                 stmt = self._upsert(label_events)
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["transaction_id", "source"],
-                        set_={
-                            f: stmt.excluded[f]
-                            for f in ("label", "reported_at", "received_at", "details")
-                        },
-                    ),
-                    list(changed.values()),
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["transaction_id", "source"],
+                    set_={f: stmt.excluded[f] for f in LABEL_UPDATED},
                 )
+                conn.execute(stmt, list(changed.values()))
         self._analyze_after("label_events", len(changed))
         rejected.sort(key=lambda r: r.index)
         return LabelUpsertResult(inserted, updated, rejected)

@@ -252,6 +252,7 @@ def test_insert_predictions_accepts_a_dataframe(store: FeedbackStore) -> None:
         ({"features": {"amount_usd": "high"}}, r"column 'features': expected a number"),
         ({"features": {"amount_usd": float("inf")}}, r"feature 'amount_usd' is infinite"),
         ({"features": [1.0, 2.0]}, r"column 'features': expected a mapping"),
+        ({"features": {1: 0.5}}, r"column 'features': feature names must be strings"),
         ({"transaction_id": None}, r"column 'transaction_id': must not be null"),
         ({"scroe": 0.5}, r"unknown column\(s\) scroe"),
     ],
