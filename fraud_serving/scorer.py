@@ -24,6 +24,7 @@ import numpy as np
 
 from fraud_core.features import FEATURE_SPEC, as_dict, featurize, featurize_many
 from fraud_core.features import threshold_segment as segment_of
+from fraud_core.model import LoadedModel
 from fraud_core.schema import ScoreResponse, Transaction, keyed_hash
 from fraud_serving import metrics
 from fraud_serving.model_slots import Slots
@@ -67,42 +68,61 @@ class Scorer:
     def score(self, tx: Transaction) -> ScoreResponse:
         """Decision on one transaction."""
         started = time.perf_counter()
-        return self._score([tx], featurize(tx)[None, :], started)[0]
+        slots = self._snapshot()
+        x = featurize(tx)
+        is_canary = slots.canary is not None and routes_to_canary(
+            tx.customer_id, slots.canary_percent, self.canary_salt
+        )
+        model, variant = (slots.canary, "canary") if is_canary else (slots.champion, "champion")
+        score = float(self._predict(model, variant, x[None, :])[0])
+        response = self._decide(tx, x, score, slots, is_canary)
+        metrics.LATENCY.labels(variant).observe(time.perf_counter() - started)
+        return response
 
     def score_many(self, transactions: Sequence[Transaction]) -> list[ScoreResponse]:
         """Decisions on several transactions, one model call per variant."""
         started = time.perf_counter()
-        return self._score(transactions, featurize_many(transactions), started)
+        slots = self._snapshot()
+        X = featurize_many(transactions)
+        canary = np.array(
+            [
+                slots.canary is not None
+                and routes_to_canary(tx.customer_id, slots.canary_percent, self.canary_salt)
+                for tx in transactions
+            ],
+            dtype=bool,
+        )
+        scores = np.empty(len(transactions), dtype=np.float64)
+        for variant, model, mask in (
+            ("champion", slots.champion, ~canary),
+            ("canary", slots.canary, canary),
+        ):
+            if mask.any():
+                scores[mask] = self._predict(model, variant, X[mask])
+        responses = [
+            self._decide(tx, x, score, slots, is_canary)
+            for tx, x, score, is_canary in zip(
+                transactions, X, scores.tolist(), canary.tolist(), strict=True
+            )
+        ]
+        share = (time.perf_counter() - started) / len(responses)  # each row: an equal part
+        for response in responses:
+            metrics.LATENCY.labels(response.variant).observe(share)
+        return responses
 
-    def _score(
-        self, txs: Sequence[Transaction], X: np.ndarray, started: float
-    ) -> list[ScoreResponse]:
-        slots = self.slots  # one snapshot for the whole call
+    def _snapshot(self) -> Slots:
+        slots = self.slots  # one snapshot for the whole call: a swap never shows half-done
         if not slots.ready:
             raise NotReady("no champion model or threshold policy loaded yet")
-        canary = [
-            slots.canary is not None
-            and routes_to_canary(tx.customer_id, slots.canary_percent, self.canary_salt)
-            for tx in txs
-        ]
-        scores = np.empty(len(txs), dtype=np.float64)
-        for variant, model, mask in (
-            ("champion", slots.champion, ~np.asarray(canary, dtype=bool)),
-            ("canary", slots.canary, np.asarray(canary, dtype=bool)),
-        ):
-            if model is None or not mask.any():
-                continue
-            try:
-                scores[mask] = model.predict(X[mask])
-            except Exception:
-                metrics.PREDICTIONS.labels(model.version, variant, "error").inc(int(mask.sum()))
-                raise
-        scored_at = datetime.now(UTC)
-        elapsed = (time.perf_counter() - started) / len(txs)
-        return [
-            self._decide(tx, x, float(score), slots, is_canary, scored_at, elapsed)
-            for tx, x, score, is_canary in zip(txs, X, scores, canary, strict=True)
-        ]
+        return slots
+
+    @staticmethod
+    def _predict(model: LoadedModel, variant: str, X: np.ndarray) -> np.ndarray:
+        try:
+            return model.predict(X)
+        except Exception:
+            metrics.PREDICTIONS.labels(model.version, variant, "error").inc(len(X))
+            raise
 
     def _decide(
         self,
@@ -111,8 +131,6 @@ class Scorer:
         score: float,
         slots: Slots,
         is_canary: bool,
-        scored_at: datetime,
-        elapsed: float,
     ) -> ScoreResponse:
         model, variant = (slots.canary, "canary") if is_canary else (slots.champion, "champion")
         amount_usd = tx.amount_usd
@@ -142,13 +160,12 @@ class Scorer:
         metrics.PREDICTIONS.labels(model.version, variant, outcome).inc()
         metrics.SCORE.labels(variant).observe(score)
         if self.log is not None:
-            self.log.put("prediction", self._row(tx, x, response, scored_at, amount_usd))
+            self.log.put("prediction", self._row(tx, x, response, amount_usd))
         if self.shadow is not None and slots.shadow is not None:
             self.shadow.submit(
                 slots.shadow,
                 ShadowItem(tx.transaction_id, tx.event_time, x, threshold, block),
             )
-        metrics.LATENCY.labels(variant).observe(elapsed)
         return response
 
     def _row(
@@ -156,13 +173,12 @@ class Scorer:
         tx: Transaction,
         x: np.ndarray,
         response: ScoreResponse,
-        scored_at: datetime,
         amount_usd: float,
     ) -> dict:
         return {
             "transaction_id": tx.transaction_id,
             "event_time": tx.event_time,
-            "scored_at": scored_at,
+            "scored_at": datetime.now(UTC),
             "customer_hash": keyed_hash(tx.customer_id, self.hash_key),
             "amount": tx.amount,
             "currency": tx.currency,

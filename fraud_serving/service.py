@@ -71,7 +71,7 @@ class FraudScorer:
     """Champion, canary and shadow models behind one HTTP face; state lives in `Scorer`."""
 
     def __init__(self) -> None:
-        config = ServingConfig.from_env()
+        config = CONFIG
         settings = config.settings
         self.store = LazyStore(settings.db_url)
         self.log = PredictionLog(
