@@ -50,7 +50,7 @@ def train_first_champion() -> str:
 
 
 def bootstrap(
-    *, days: int = 150, tx_per_day: int = 1500, seed: int = 0, echo: Callable[[str], None] = print
+    *, days: int = 150, tx_per_day: int = 3000, seed: int = 0, echo: Callable[[str], None] = print
 ) -> str:
     """Bring the platform up; returns the champion's version."""
     from fraud_core.registry import CHAMPION, ModelRegistry

@@ -16,7 +16,7 @@ import click
 @click.option(
     "--tx-per-day",
     type=click.IntRange(100, 100_000),
-    default=1500,
+    default=3000,
     show_default=True,
     help="Simulated payments per day.",
 )

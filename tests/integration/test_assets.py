@@ -8,6 +8,7 @@ from tests.fixtures.dagster_platform import Platform, materialize, platform, see
 
 __all__ = ["platform"]  # the fixture, imported for pytest
 
+
 DAY = "2026-05-20"
 
 

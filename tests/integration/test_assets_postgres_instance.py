@@ -14,6 +14,7 @@ from tests.fixtures.dagster_platform import Platform, materialize, platform, see
 
 __all__ = ["platform"]  # the fixture, imported for pytest
 
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -11,7 +11,7 @@ from fraud_assets.tables import markdown_table
 
 class TrainingWindow(dg.Config):
     days: int = 90
-    label_maturity_days: float = 30.0
+    label_maturity_days: float = 45.0
     """An approved payment with no report after this long counts as legit for training; the
     window's last `label_maturity_days` days are left out (the chargeback median is ~5 weeks;
     waiting the full 120 days would leave no recent data)."""
