@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -76,18 +75,11 @@ class FollowerStatus:
 
 
 class RegistryFollower:
-    """Polls the registry (aliases, canary share) and the store (policy, monitoring)."""
+    """Polls the registry (aliases, canary share) and the store (policy, monitoring) and
+    replaces `target.slots` (the Scorer's) when something changed."""
 
-    def __init__(
-        self,
-        get_slots: Callable[[], Slots],
-        publish: Callable[[Slots], None],
-        registry: Any,
-        store: Any,
-        poll_seconds: float,
-    ) -> None:
-        self._get_slots = get_slots
-        self._publish = publish
+    def __init__(self, target: Any, registry: Any, store: Any, poll_seconds: float) -> None:
+        self.target = target
         self.registry = registry
         self.store = store
         self.poll_seconds = poll_seconds
@@ -115,7 +107,7 @@ class RegistryFollower:
 
     def poll_once(self) -> Slots:
         """One poll: read aliases, load what changed, read the policy, publish if changed."""
-        current = self._get_slots()
+        current = self.target.slots
         registry_errors: list[str] = []
         new = replace(current, **self._follow_registry(current, registry_errors))
         store_errors: list[str] = []
@@ -128,8 +120,8 @@ class RegistryFollower:
         except Exception as error:
             store_errors.append(f"monitoring: {type(error).__name__}: {error}")
         if new != current:
-            self._publish(new)
-            self._announce(current, new)
+            self.target.slots = new  # one reference assignment: the atomic swap
+            log.info("serving %s (was %s)", new.describe(), current.describe())
         served = new.canary_percent if new.canary is not None else 0
         metrics.CANARY_PERCENT.set(served)
         now = datetime.now(UTC)
@@ -157,8 +149,8 @@ class RegistryFollower:
             have = getattr(current, slot)
             if version is None:
                 if slot == "champion":
-                    if have is not None:
-                        errors.append("champion alias is not set: keeping the served champion")
+                    kept = ": keeping the served champion" if have is not None else ""
+                    errors.append(f"the champion alias is not set{kept}")
                     continue
                 changes[slot] = None
             elif have is None or have.version != version:
@@ -180,7 +172,3 @@ class RegistryFollower:
             return None
         log.info("loaded model version %s for %s", version, alias)
         return model
-
-    @staticmethod
-    def _announce(old: Slots, new: Slots) -> None:
-        log.info("serving %s (was %s)", new.describe(), old.describe())

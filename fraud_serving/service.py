@@ -71,8 +71,7 @@ class FraudScorer:
     """Champion, canary and shadow models behind one HTTP face; state lives in `Scorer`."""
 
     def __init__(self) -> None:
-        config = CONFIG
-        settings = config.settings
+        config, settings = CONFIG, CONFIG.settings
         self.store = LazyStore(settings.db_url)
         self.log = PredictionLog(
             self.store,
@@ -94,15 +93,8 @@ class FraudScorer:
         # No store: the scorer only reads aliases, it never moves them (no audit entries).
         registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name)
         self.follower = RegistryFollower(
-            lambda: self.scorer.slots,
-            self._publish,
-            registry,
-            self.store,
-            config.poll_seconds,
+            self.scorer, registry, self.store, config.poll_seconds
         ).start()
-
-    def _publish(self, slots: Slots) -> None:
-        self.scorer.slots = slots
 
     def __is_ready__(self) -> bool:
         return self.scorer.ready

@@ -1,6 +1,7 @@
 """The registry follower: loads what the aliases name, swaps whole, keeps the last good."""
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -59,11 +60,8 @@ class FakeStore:
 
 @pytest.fixture
 def follower() -> RegistryFollower:
-    box = {"slots": Slots()}
-    registry = FakeRegistry({"champion": "1"})
-    return RegistryFollower(
-        lambda: box["slots"], lambda s: box.update(slots=s), registry, FakeStore(), 1.0
-    )
+    target = SimpleNamespace(slots=Slots())
+    return RegistryFollower(target, FakeRegistry({"champion": "1"}), FakeStore(), 1.0)
 
 
 def test_first_poll_loads_champion_policy_and_monitoring(follower: RegistryFollower) -> None:
@@ -103,7 +101,7 @@ def test_failures_keep_the_last_good_champion(follower: RegistryFollower) -> Non
     assert "version 9" in follower.status.registry_error
     assert metrics.MODEL_LOAD_FAILURES._value.get() == failures + 2
     registry.down = True
-    assert follower.poll_once() is not None and follower._get_slots().champion is first.champion
+    assert follower.poll_once() is not None and follower.target.slots.champion is first.champion
     assert "unreachable" in follower.status.registry_error
     assert metrics.REGISTRY_UP._value.get() == 0
     registry.down = False
