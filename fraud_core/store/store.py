@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Subquery, case, func, insert, select
+from sqlalchemy import ColumnElement, Connection, FromClause, case, func, insert, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fraud_core.settings import get_settings
@@ -32,15 +32,6 @@ if TYPE_CHECKING:
 
 _CHUNK = 1000  # keys per IN (...) lookup
 LABEL_UPDATED = ("label", "reported_at", "received_at", "details")  # set when a label changes
-# PostgreSQL: after writing this many rows at once, refresh the planner statistics of the
-# columns that queries filter and join on (autovacuum may be off or behind after a bulk load,
-# and stale row counts turn hash joins into nested loops).
-ANALYZE_AFTER_ROWS = 10_000
-_ANALYZED = {
-    "predictions": "event_time, transaction_id",
-    "shadow_predictions": "event_time, transaction_id",
-    "label_events": "transaction_id, reported_at, received_at",
-}
 
 
 @dataclass(frozen=True)
@@ -132,12 +123,6 @@ class FeedbackStore:
         with conn, conn.begin():
             yield conn
 
-    def _analyze_after(self, table: str, written: int) -> int:
-        if written >= ANALYZE_AFTER_ROWS and self.engine.dialect.name == "postgresql":
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql(f"ANALYZE {table} ({_ANALYZED[table]})")
-        return written
-
     def _upsert(self, table: Any) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return dialect.insert(table)
@@ -154,17 +139,15 @@ class FeedbackStore:
         """
         columns = validate(predictions, rows)
         with self._write() as conn:
-            written = bulk.insert(conn, predictions, columns, conflict=("transaction_id",))
-        return self._analyze_after("predictions", written)
+            return bulk.insert(conn, predictions, columns, conflict=("transaction_id",))
 
     def insert_shadow_predictions(self, rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> int:
         """Store challenger scores; idempotent on (transaction_id, model_version)."""
         columns = validate(shadow_predictions, rows)
         with self._write() as conn:
-            written = bulk.insert(
+            return bulk.insert(
                 conn, shadow_predictions, columns, conflict=("transaction_id", "model_version")
             )
-        return self._analyze_after("shadow_predictions", written)
 
     def count_predictions(self) -> int:
         with self.engine.connect() as conn:
@@ -229,7 +212,6 @@ class FeedbackStore:
                     set_={f: stmt.excluded[f] for f in LABEL_UPDATED},
                 )
                 conn.execute(stmt, list(changed.values()))
-        self._analyze_after("label_events", len(changed))
         rejected.sort(key=lambda r: r.index)
         return LabelUpsertResult(inserted, updated, rejected)
 
@@ -252,14 +234,13 @@ class FeedbackStore:
         event was reported by `as_of`, else 'legit' if a legit one was, else None), with
         `label_source` and `label_reported_at` of the deciding event (the earliest reported
         event of that label). Known by `as_of` means reported_at <= as_of. `end` defaults to
-        now, `as_of` to `end`. One SQL query: predictions left-joined to one deciding label
-        event per transaction (rows are sorted here, not by the database: sorting wide rows
-        spills to disk there).
+        now, `as_of` to `end`. One SQL query; rows are sorted here (sorting wide rows in the
+        database spills to disk).
         """
         end = to_utc(end) if end is not None else utcnow()
         as_of = to_utc(as_of) if as_of is not None else end
         p = predictions.c
-        deciding = self._deciding_labels(as_of)
+        deciding, on = self._deciding_labels(as_of)
         stmt = (
             select(
                 predictions,
@@ -267,32 +248,32 @@ class FeedbackStore:
                 deciding.c.source.label("label_source"),
                 deciding.c.reported_at.label("label_reported_at"),
             )
-            .select_from(
-                predictions.outerjoin(deciding, deciding.c.transaction_id == p.transaction_id)
-            )
+            .select_from(predictions.outerjoin(deciding, on))
             .where(p.event_time >= end - timedelta(days=days), p.event_time < end)
         )
         with self.engine.connect() as conn:
             frame = read_frame(conn, stmt)
         return frame.sort_values(["event_time", "id"], kind="stable", ignore_index=True)
 
-    def _deciding_labels(self, as_of: datetime) -> Subquery:
-        """Per transaction, the label event that decides its label as of `as_of`."""
-        le = label_events.c
+    def _deciding_labels(self, as_of: datetime) -> tuple[FromClause, ColumnElement[bool]]:
+        """The label event deciding each prediction's label as of `as_of`, and the join clause.
+
+        PostgreSQL: a LATERAL lookup per prediction on the (transaction_id, source) index, a
+        plan that needs no statistics (with stale ones, a join against a ranked subquery
+        degrades into a nested loop over every label event). SQLite: a ranked subquery.
+        """
+        le, tid = label_events.c, predictions.c.transaction_id
         columns = (le.transaction_id, le.label, le.source, le.reported_at)
         precedence = (case((le.label == "fraud", 0), else_=1), le.reported_at, le.id)
         known = select(*columns).where(le.reported_at <= as_of)
         if self.engine.dialect.name == "postgresql":
-            # DISTINCT ON, whose row count PostgreSQL estimates well; it underestimates a
-            # window's `rank = 1` and then picks a nested loop over every label event.
-            return (
-                known.distinct(le.transaction_id)
-                .order_by(le.transaction_id, *precedence)
-                .subquery()
-            )
+            lookup = known.where(le.transaction_id == tid).order_by(*precedence).limit(1)
+            return lookup.lateral(), true()
         rank = func.row_number().over(partition_by=le.transaction_id, order_by=precedence)
         ranked = known.add_columns(rank.label("rank")).subquery()
-        return select(*(ranked.c[c.key] for c in columns)).where(ranked.c.rank == 1).subquery()
+        deciding = select(*(ranked.c[c.key] for c in columns)).where(ranked.c.rank == 1)
+        subquery = deciding.subquery()
+        return subquery, subquery.c.transaction_id == tid
 
     # -- audit ------------------------------------------------------------------------------
 
