@@ -4,7 +4,10 @@ and the validation gate that compares a candidate with the champion on the same 
 Frames are labeled predictions: `transaction_id`, `event_time`, `decision`, `propensity`,
 `reported_label` (the store's label, None when unreported), `amount_usd`, `payment_method`,
 `customer_country`, and one column per FEATURE_NAMES entry. Training rows add `label`
-(`fraud`/`legit`) and `weight` (inverse propensity). xgboost is imported inside `fit`.
+(`fraud`/`legit`) and `weight` (inverse propensity).
+
+pandas, xgboost and the evaluation module are imported inside functions: the Dagster code
+location imports this module when it loads.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fraud_core.evaluation import Costs, ipw_weights, label_states
-from fraud_core.evaluation import metrics as evaluation_metrics
 from fraud_core.features import FEATURE_NAMES, amount_band, country_group
 
 if TYPE_CHECKING:
     import pandas as pd
     import xgboost
+
+    from fraud_core.evaluation import Costs
 
 SEGMENT_DIMENSIONS = ("payment_method", "country_group", "amount_band")
 
@@ -57,7 +60,7 @@ class GatePolicy:
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class HoldoutFigures:
     """A model's figures on one holdout: overall metrics and one row per segment."""
 
     metrics: Mapping[str, float]
@@ -91,6 +94,8 @@ def training_rows(
     from, so the model learns from the whole traffic, not only what the old model let through.
     """
     import pandas as pd
+
+    from fraud_core.evaluation import ipw_weights, label_states
 
     end = pd.Timestamp(as_of)
     times = labeled["event_time"]
@@ -181,6 +186,8 @@ def metrics(
     costs: Costs,
 ) -> dict[str, float]:
     """`fraud_core.evaluation.metrics` at `threshold` (weighted), plus F1 and row counts."""
+    from fraud_core.evaluation import metrics as evaluation_metrics
+
     figures = evaluation_metrics(
         scores, threshold, y.astype(bool), amount, weights=weights, costs=costs
     ).as_dict()
@@ -191,9 +198,11 @@ def metrics(
 
 def evaluate(
     holdout: pd.DataFrame, scores: np.ndarray, policy: GatePolicy, costs: Costs | None = None
-) -> Evaluation:
+) -> HoldoutFigures:
     """Overall and per-segment metrics of `scores` on a labeled holdout (rows weighted by
     their inverse-propensity `weight`)."""
+    from fraud_core.evaluation import Costs
+
     costs = costs or Costs()
     y = (holdout["label"] == "fraud").to_numpy(int)
     amount = holdout["amount_usd"].to_numpy(float)
@@ -208,7 +217,7 @@ def evaluate(
                 y[mask], scores[mask], amount[mask], weights[mask], policy.threshold, costs
             )
             rows.append({"dimension": dimension, "segment": value, **figures})
-    return Evaluation(metrics=overall, segments=tuple(rows))
+    return HoldoutFigures(metrics=overall, segments=tuple(rows))
 
 
 def _floors(candidate: Mapping[str, float], policy: GatePolicy) -> list[str]:
@@ -249,7 +258,7 @@ def _relative(
 
 
 def _segment_regressions(
-    candidate: Evaluation, champion: Evaluation, policy: GatePolicy
+    candidate: HoldoutFigures, champion: HoldoutFigures, policy: GatePolicy
 ) -> tuple[list[str], list[dict[str, Any]]]:
     theirs = {(s["dimension"], s["segment"]): s for s in champion.segments}
     reasons, table = [], []
@@ -284,7 +293,9 @@ def _segment_regressions(
     return reasons, table
 
 
-def judge(candidate: Evaluation, champion: Evaluation | None, policy: GatePolicy) -> GateDecision:
+def judge(
+    candidate: HoldoutFigures, champion: HoldoutFigures | None, policy: GatePolicy
+) -> GateDecision:
     """The gate: absolute floors always; with a champion also F1 >= champion + gain, FPR not
     worse, expected cost lower, and no segment regressing beyond tolerance."""
     reasons = _floors(candidate.metrics, policy)

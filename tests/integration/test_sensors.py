@@ -16,7 +16,7 @@ __all__ = ["platform"]  # the fixture, imported for pytest
 
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("mlflow", "xgboost", "sklearn", "evidently", "bentoml", "dagster_mlflow")
+HEAVY = ("mlflow", "xgboost", "sklearn", "evidently", "bentoml", "dagster_mlflow", "pandas")
 
 
 def _tick(platform: Platform, cursor: str | None = None):
@@ -102,17 +102,26 @@ def test_label_volume_sensor_counts_from_the_last_training(labelled: Platform) -
         assert f"{len(recent)} new labels since 2026-05-25" in tick.skip_message
 
 
-def test_weekly_retraining_schedule() -> None:
+def test_schedules_retrain_weekly_and_ingest_yesterday() -> None:
+    from datetime import UTC, datetime
+
     import dagster as dg
 
     from fraud_assets.definitions import defs
 
-    schedule = defs().get_schedule_def("weekly_retraining")
-    assert schedule.cron_schedule == "0 2 * * 1" and schedule.job_name == "retraining"
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    context = dg.build_schedule_context(scheduled_execution_time=None)
-    (request,) = schedule.evaluate_tick(context).run_requests
+    definitions = defs()
+    weekly = definitions.get_schedule_def("weekly_retraining")
+    assert weekly.cron_schedule == "0 2 * * 1" and weekly.job_name == "retraining"
+    assert weekly.default_status == dg.DefaultScheduleStatus.RUNNING
+    (request,) = weekly.evaluate_tick(dg.build_schedule_context()).run_requests
     assert "weekly" in request.tags["fraud/reason"]
+
+    daily = definitions.get_schedule_def("daily_ingestion")
+    assert daily.default_status == dg.DefaultScheduleStatus.RUNNING
+    moment = datetime(2026, 6, 2, 0, 30, tzinfo=UTC)
+    context = dg.build_schedule_context(scheduled_execution_time=moment)
+    (request,) = daily.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-06-01"
 
 
 def test_definitions_follow_the_conventions() -> None:
