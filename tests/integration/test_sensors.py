@@ -4,6 +4,7 @@ definitions themselves (validate, conventions, lazy imports, instance configs)."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -144,11 +145,12 @@ def test_definitions_follow_the_conventions() -> None:
     assert next(iter(check.check_specs)).blocking
 
 
-def test_definitions_validate_and_load_without_heavy_imports() -> None:
+def test_definitions_validate_and_load_without_heavy_imports(tmp_path: Path) -> None:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}  # no .tmp_dagster_home_* in the repo
     validate = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-m",
          "fraud_assets.definitions"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert validate.returncode == 0, validate.stderr[-3000:]
     probe = (

@@ -34,9 +34,11 @@ def label_volume_sensor(
     in_flight = retraining_in_flight(context.instance)
     if in_flight:
         return dg.SkipReason(f"retraining run {in_flight} is in flight; labels keep counting")
-    events = store.open().label_events(since=since)
-    reported = events["reported_at"]
-    fresh = reported[(reported <= now) & (reported > since if since else True)]
+    # label_events filters on received_at (>= reported_at): a superset, narrowed by report time
+    reported = store.open().label_events(since=since)["reported_at"]
+    fresh = reported[reported <= now]
+    if since is not None:
+        fresh = fresh[fresh > since]
     since_text = since.isoformat() if since else "the beginning"
     if len(fresh) < triggers.min_new_labels:
         return dg.SkipReason(

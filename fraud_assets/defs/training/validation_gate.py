@@ -1,6 +1,7 @@
 """`validation_gate`: the candidate against the champion on the same holdout, and the blocking
 check that keeps a refused candidate from going any further."""
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -39,10 +40,7 @@ class GateConfig(dg.Config):
     "not worse, expected cost lower, no segment regressing; absolute floors for a first model.",
 )
 def validation_gate(
-    context: dg.AssetExecutionContext,
-    config: GateConfig,
-    registry: RegistryResource,
-    mlflow: dg.ResourceParam[Any],
+    context: dg.AssetExecutionContext, config: GateConfig, registry: RegistryResource
 ) -> dg.MaterializeResult:
     import pandas as pd
 
@@ -73,15 +71,17 @@ def validation_gate(
             "gate_champion": champion_version or "none (absolute floors)",
         },
     )
-    mlflow.set_tags({"validation_gate": verdict, "gate_champion": champion_version or "none"})
-    mlflow.log_metrics(
-        {f"gate_candidate_{r['metric']}": r["candidate"] for r in decision.comparison}
-        | {
-            f"gate_champion_{r['metric']}": r["champion"]
-            for r in decision.comparison
-            if r["champion"] is not None
-        }
-    )
+    run_id = candidate["mlflow_run_id"]  # the candidate's own run, even when re-gated later
+    figures = {f"gate_candidate_{r['metric']}": r["candidate"] for r in decision.comparison}
+    figures |= {
+        f"gate_champion_{r['metric']}": r["champion"]
+        for r in decision.comparison
+        if r["champion"] is not None
+    }
+    for name, value in figures.items():
+        facade.client.log_metric(run_id, name, float(value))
+    facade.client.set_tag(run_id, "validation_gate", verdict)
+    facade.client.set_tag(run_id, "gate_champion", champion_version or "none")
     who = actor(context)
     subject = f"{facade.model_name}/{version}"
     details = {
@@ -96,7 +96,6 @@ def validation_gate(
         facade.mark_rejected(version, decision.summary, actor=who)
         if facade.aliases().get(CHALLENGER) == version:
             facade.clear_alias(CHALLENGER, actor=who, reason=f"refused by the gate: {version}")
-    run_id = candidate["mlflow_run_id"]
     experiment_id = facade.client.get_run(run_id).info.experiment_id
     return dg.MaterializeResult(
         metadata={
@@ -112,9 +111,20 @@ def validation_gate(
             "segments": markdown_table(decision.segment_comparison),
             "policy": asdict(policy),
             "holdout_rows": len(holdout),
+            "champion_trained_on_holdout": _overlaps(champion_info, candidate),
             "mlflow_run_id": run_id,
             "mlflow_run": dg.MetadataValue.url(mlflow_run_url(experiment_id, run_id)),
         }
+    )
+
+
+def _overlaps(champion_info: Any, candidate: dict) -> bool | str:
+    """Whether the champion's training window reaches into the holdout (it then has an edge)."""
+    if champion_info is None or "training_window" not in champion_info.tags:
+        return "no champion" if champion_info is None else "unknown"
+    window = json.loads(champion_info.tags["training_window"])
+    return (
+        bool(window.get("end")) and window["end"] >= candidate["training_window"]["holdout_start"]
     )
 
 
