@@ -34,7 +34,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     if path.suffix == ".csv":
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     else:
-        frame = pd.read_json(path, lines=True, dtype=False)
+        frame = pd.read_json(path, lines=True, dtype=False, convert_dates=False)
     return [
         {k: v for k, v in row.items() if v not in ("", None)}
         for row in frame.to_dict(orient="records")
