@@ -73,15 +73,13 @@ def _as_is(text: str) -> str:
 
 
 def _copy(conn: Connection, target: str, table: Table, columns: Columns) -> None:
-    from psycopg.copy import QueuedLibpqWriter
     from psycopg.types.json import set_json_dumps
 
     cursor = conn.connection.driver_connection.cursor()
     set_json_dumps(_as_is, context=cursor)  # features arrive as JSON text
     types = [_PG_TYPES[kind_of(table.c[name])] for name in columns]
     sql = f"COPY {target} ({_names(conn, list(columns))}) FROM STDIN (FORMAT BINARY)"
-    # A writer thread feeds the server while this thread encodes rows.
-    with cursor, cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
+    with cursor, cursor.copy(sql) as copy:
         copy.set_types(types)
         for row in _rows(table, columns):
             copy.write_row(row)

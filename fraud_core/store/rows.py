@@ -8,8 +8,9 @@ import json
 import math
 import numbers
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -154,15 +155,18 @@ def _fast_time(values: list, column: Column, types: set) -> list | None:
 
 
 def _fast_features(values: list, column: Column, types: set) -> list | None:
-    for value in values:
-        numbers_ = value.values()
-        if not (
-            _STRS.issuperset(map(type, value))
-            and _FLOATS.issuperset(map(type, numbers_))
-            and all(map(math.isfinite, numbers_))
-        ):
-            return None
-    return values
+    # Whole-column passes over every name and number at C speed, no Python loop per row. Once
+    # all numbers are float or int, their sum is finite unless one is NaN or inf (or the sum
+    # overflows: the slow path then checks each number).
+    def numbers_() -> Iterator[Any]:
+        return chain.from_iterable(map(dict.values, values))
+
+    ok = (
+        _STRS.issuperset(map(type, chain.from_iterable(values)))
+        and _FLOATS.issuperset(map(type, numbers_()))
+        and math.isfinite(sum(numbers_()))
+    )
+    return values if ok else None
 
 
 Check = tuple[frozenset, Callable[..., list | None] | None, Callable[[Any, Column], Any]]

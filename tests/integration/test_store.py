@@ -498,5 +498,6 @@ def test_timestamps_are_utc_whatever_comes_in(store: FeedbackStore) -> None:
     assert str(events["reported_at"].dt.tz) == "UTC"
     data = store.training_data(days=1, end=datetime(2025, 6, 2), as_of=instant)
     assert data.set_index("transaction_id").loc["tx-1", "label"] == "fraud"
-    early = store.training_data(days=1, end=datetime(2025, 6, 2), as_of=instant - timedelta(1e-6))
+    just_before = instant - timedelta(microseconds=1)
+    early = store.training_data(days=1, end=datetime(2025, 6, 2), as_of=just_before)
     assert early.set_index("transaction_id").loc["tx-1", "label"] is None
