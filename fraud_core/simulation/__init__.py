@@ -2,7 +2,7 @@
 tests and the incident replay.
 
     from fraud_core.simulation import (
-        WorldConfig, DriftSchedule, simulate_world, decide, rule_scores, generate_labels,
+        WorldConfig, amount_usd, decide, generate_labels, rule_scores, simulate_world,
     )
     from fraud_core.features import featurize_frame
 
@@ -17,7 +17,7 @@ tests and the incident replay.
   `schema.Transaction` columns (sorted by event time, all in the past when `config` ends
   before today); `World.oracle`, aligned row by row, holds the hidden truth (`is_fraud`,
   `scenario`, customer `market`) and must never reach a model. Same config and seed, same
-  world. Vectorised: 180 days x 5,000 payments take about a second.
+  world. Vectorised: 180 days x 5,000 payments take a second or two.
 - `WorldConfig(start, days, tx_per_day, fraud_rate, drift)`; `WorldConfig.ending(end, days)`.
   Without `drift`, the last 180 days follow `DriftSchedule.case_study`: amounts +30%, wallet
   share 3% -> 45%, new markets 0 -> 30% of traffic, 35% of non-wallet fraud moving to wallets.

@@ -21,7 +21,9 @@ class DriftEffects:
 
     window_days: int
     amount_ratio: float
-    """Mean legitimate amount (USD), last window / first window."""
+    """Mean legitimate amount (USD) of home-market customers, last window / first window."""
+    amount_ratio_all: float
+    """The same over all legitimate payments: inflation plus the new markets' purchase mix."""
     wallet_share: Shift
     """Share of legitimate payments made with a digital wallet."""
     expansion_share: Shift
@@ -50,11 +52,15 @@ def measure_effects(world: World, window_days: int = 14) -> DriftEffects:
         before, after = (float(values[w & among].mean()) for w in windows)
         return Shift(before, after)
 
+    def ratio(among: np.ndarray) -> float:
+        first, last = (float(amounts[w & among].mean()) for w in windows)
+        return last / first
+
     legit = ~fraud
-    first, last = (float(amounts[w & legit].mean()) for w in windows)
     return DriftEffects(
         window_days=window_days,
-        amount_ratio=last / first,
+        amount_ratio=ratio(legit & (market == "home")),
+        amount_ratio_all=ratio(legit),
         wallet_share=shift(wallet, legit),
         expansion_share=shift(market == "expansion", legit),
         foreign_share=shift(market != "home", legit),

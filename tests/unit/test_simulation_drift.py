@@ -49,6 +49,7 @@ def test_every_effect_is_measured_as_scheduled(drifted):
     assert effects.amount_ratio == pytest.approx(
         window_mean(drift.amount_scale, config, True), abs=0.04
     )
+    assert effects.amount_ratio_all > effects.amount_ratio - 0.02  # new markets shop abroad
     assert effects.wallet_share.before == pytest.approx(
         window_mean(drift.wallet_share, config, False), abs=0.01
     )
