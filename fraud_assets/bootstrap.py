@@ -41,7 +41,7 @@ def train_first_champion() -> str:
             raise_on_error=False,
         )
         if result.success:
-            return str(latest_metadata(instance, "promoted_model")["champion"])
+            return str(latest_metadata(instance, "challenger_model")["champion"])
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         detail = failure.step_failure_data.error.message.strip() if failure else "no step failed"
         if any(not c.passed for c in result.get_asset_check_evaluations()):

@@ -16,6 +16,9 @@ COMMANDS = {
     "bootstrap": "fraud_core.commands.bootstrap:bootstrap",
     "simulate": "fraud_core.commands.simulate:simulate",
     "seed": "fraud_core.commands.seed:seed",
+    "status": "fraud_core.commands.status:status",
+    "promote": "fraud_core.commands.promote:promote",
+    "rollback": "fraud_core.commands.rollback:rollback",
 }
 """Command name -> "module:attribute" of its click command or group."""
 

@@ -102,7 +102,7 @@ def test_retraining_promotes_a_first_champion_then_gates_the_next(platform: Plat
     assert trained["mlflow_run"].endswith(trained["mlflow_run_id"])
     assert trained["trigger"] == "test" and trained["training_window"]["rows"] > 1000
 
-    promoted = platform.metadata("promoted_model")
+    promoted = platform.metadata("challenger_model")
     assert promoted["champion"] == gate["model_version"]
     actions = [e["action"] for e in platform.store.audit_entries()]
     assert {"promote", "validation_gate.passed", "alias.set"} <= set(actions)
@@ -112,8 +112,8 @@ def test_retraining_promotes_a_first_champion_then_gates_the_next(platform: Plat
     (check,) = worse.get_asset_check_evaluations()
     assert not check.passed and "F1" in check.description
     skipped = [e.step_key for e in worse.all_events if e.event_type_value == "STEP_SKIPPED"]
-    assert skipped == [] or "promoted_model" in skipped
-    assert "promoted_model" not in {
+    assert skipped == [] or "challenger_model" in skipped
+    assert "challenger_model" not in {
         e.step_key for e in worse.all_events if e.event_type_value == "STEP_SUCCESS"
     }
     refused = platform.metadata("validation_gate")

@@ -1,52 +1,59 @@
-"""`promoted_model`: a candidate that passed the gate becomes `champion` (old one `previous`)."""
+"""`promoted_model`: a candidate that served the last canary stage healthily becomes `champion`
+(the old one `previous`), with every stage's figures in the audit record."""
+
+import json
 
 import dagster as dg
 
-from fraud_assets.provenance import actor, latest_metadata, mlflow_run_url, provenance
+from fraud_assets.defs.deployment.canary_release import StageConfig
+from fraud_assets.provenance import actor, mlflow_run_url, provenance
 from fraud_assets.resources import RegistryResource
+from fraud_assets.tables import markdown_table
 
 
 @dg.asset(
-    deps=["validation_gate"],
+    deps=["canary_release"],
     group_name="deployment",
     kinds={"mlflow"},
     owners=["team:data"],
-    description="Moves `champion` to the gated candidate through the registry facade (the old "
-    "champion becomes `previous`), with an audit record of why.",
+    description="Moves `champion` to the canary once it serves 100% and passed that stage's "
+    "health checks; `previous` keeps the old champion, `canary` and `challenger` are cleared.",
 )
 def promoted_model(
-    context: dg.AssetExecutionContext, registry: RegistryResource
+    context: dg.AssetExecutionContext, config: StageConfig, registry: RegistryResource
 ) -> dg.MaterializeResult:
-    from fraud_core.registry import CHAMPION, PREVIOUS
+    from fraud_core import release_ops
+    from fraud_core.registry import CANARY, CHAMPION, PREVIOUS
 
-    gate = latest_metadata(context.instance, "validation_gate")
-    version = str(gate["model_version"])
-    if not gate["gate_passed"]:
-        raise dg.Failure(
-            f"version {version} did not pass the validation gate: {gate['gate_result']}"
-        )
-    who = provenance(context)
     facade = registry.open()
-    info = facade.promote(
-        version,
-        actor=actor(context),
-        reason=f"passed the validation gate ({who['trigger']}: {who['reason']})",
-        details={
-            "gate_result": gate["gate_result"],
-            "gate_champion": gate["champion_version"],
-            "dagster_run_id": context.run.run_id,
-            "gate_run_id": gate["__run_id__"],
-        },
+    version = facade.aliases().get(CANARY)
+    if version is None or facade.canary_percent() != 100:
+        raise dg.Failure(
+            f"no canary at 100% to promote (canary {version}, {facade.canary_percent()}%)"
+        )
+    figures = json.loads(config.figures)
+    facade.store.append_audit(
+        actor(context),
+        "release.stage",
+        f"{facade.model_name}/{version}",
+        config.reason,
+        {"version": version, "percent": "champion", "figures": figures},
     )
+    done = release_ops.promote(facade, version, actor=actor(context), reason=config.reason)
+    stages = done["stages"] if done else release_ops.stage_history(facade, version)
     aliases = facade.aliases()
+    info = facade.get_version(version)
     run = facade.client.get_run(info.run_id)
     return dg.MaterializeResult(
         metadata={
-            **who,
+            **provenance(context),
+            "model_version": version,
             "champion": aliases.get(CHAMPION),
             "previous": aliases.get(PREVIOUS, "none"),
-            "gate_result": gate["gate_result"],
-            "training_window_hash": info.tags.get("training_window_hash", "unknown"),
+            "stages": markdown_table(
+                [{"at": s["at"], "percent": s["percent"], "reason": s["reason"]} for s in stages]
+            ),
+            "last_stage_figures": figures,
             "mlflow_run": dg.MetadataValue.url(mlflow_run_url(run.info.experiment_id, info.run_id)),
         }
     )

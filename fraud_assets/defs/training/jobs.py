@@ -1,4 +1,4 @@
-"""The retraining job: labeled predictions -> dataset -> model -> gate -> promotion."""
+"""The retraining job: labeled predictions -> dataset -> model -> gate -> challenger (shadow)."""
 
 import dagster as dg
 
@@ -10,7 +10,7 @@ RETRAINING_ASSETS = (
     "training_dataset",
     "trained_model",
     "validation_gate",
-    "promoted_model",
+    "challenger_model",
 )
 
 retraining_job = dg.define_asset_job(
@@ -19,7 +19,8 @@ retraining_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     hooks={end_mlflow_on_run_finished},
     tags=dict([RETRAIN_TAG]),
-    description="Retrain on the last 90 days of labels, gate against the champion, promote. "
+    description="Retrain on the last 90 days of labels, gate against the champion, shadow a "
+    "passing candidate as `challenger` (the release sensors take it from there). "
     "Unpartitioned: it reads the daily-ingested store through labeled_predictions as of now. "
     "At most one runs at a time (tag retrain=fraud, limited in dagster.yaml).",
 )

@@ -1,0 +1,61 @@
+"""`canary_release`: one canary stage per materialization (10 -> 25 -> 50 -> 100 % by default)."""
+
+import json
+
+import dagster as dg
+
+from fraud_assets.defs.deployment.settings import ReleaseSettings
+from fraud_assets.provenance import actor, provenance
+from fraud_assets.resources import RegistryResource
+
+
+class StageConfig(dg.Config):
+    """Why the stage moves, and the health figures of the stage that ends (JSON)."""
+
+    reason: str = "shadow evaluation passed"
+    figures: str = "{}"
+
+
+@dg.asset(
+    deps=["shadow_evaluation"],
+    group_name="deployment",
+    kinds={"mlflow"},
+    owners=["team:data"],
+    description="Moves the candidate (the canary, else the challenger) to the next stage of the "
+    "plan: `canary` alias and `canary_traffic_percent`; each stage is audited with the figures "
+    "of the one before.",
+)
+def canary_release(
+    context: dg.AssetExecutionContext,
+    config: StageConfig,
+    registry: RegistryResource,
+    release: ReleaseSettings,
+) -> dg.MaterializeResult:
+    from fraud_core import release_ops
+    from fraud_core.registry import CANARY
+
+    facade = registry.open()
+    version = release_ops.candidate(facade)
+    if version is None:
+        raise dg.Failure("nothing to release: neither `canary` nor `challenger` is set")
+    plan = release.plan()
+    current = facade.canary_percent() if facade.aliases().get(CANARY) == version else 0
+    percent = plan.next_stage(current)
+    if percent is None:
+        raise dg.Failure(f"version {version} already serves {current}%: promote it instead")
+    figures = json.loads(config.figures)
+    release_ops.set_stage(
+        facade, version, percent, actor=actor(context), reason=config.reason, figures=figures
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **provenance(context),
+            "model_version": version,
+            "stage": f"canary {percent}%",
+            "canary_percent": percent,
+            "previous_percent": current,
+            "last_stage": percent == plan.stages[-1],
+            "stage_reason": config.reason,
+            "previous_stage_figures": figures,
+        }
+    )

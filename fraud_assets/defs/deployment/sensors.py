@@ -1,0 +1,139 @@
+"""`shadow_ready_sensor` and `canary_health_sensor`: the release's clock.
+
+Both read the registry (aliases and the version's stage tags) and the store, and request at
+most one run per triggering state (run_key: version + stage start), deduplicated by hand as
+well so that `build_sensor_context` evaluations behave like the daemon.
+"""
+
+import json
+
+import dagster as dg
+
+from fraud_assets.defs.deployment.jobs import (
+    canary_stage_job,
+    promotion_job,
+    release_start_job,
+    rollback_job,
+)
+from fraud_assets.defs.deployment.settings import ReleaseSettings
+from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
+from fraud_assets.resources import Clock, FeedbackStoreResource, RegistryResource
+from fraud_assets.retraining_state import run_key_used
+
+
+def _request(sensor: str, job: str, run_key: str, reason: str, run_config: dict):
+    tags = {TRIGGER_TAG: f"sensor:{sensor}", REASON_TAG: reason}
+    return dg.RunRequest(run_key=run_key, job_name=job, run_config=run_config, tags=tags)
+
+
+@dg.sensor(
+    name="shadow_ready_sensor",
+    jobs=[release_start_job],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Once the challenger has shadowed enough traffic for long enough, judges it "
+    "(shadow_evaluation) and opens the first canary stage.",
+)
+def shadow_ready_sensor(
+    context: dg.SensorEvaluationContext,
+    registry: RegistryResource,
+    store: FeedbackStoreResource,
+    release: ReleaseSettings,
+    clock: Clock,
+):
+    from fraud_core import release_ops
+    from fraud_core.registry import CANARY, CHALLENGER
+    from fraud_core.release_data import shadow_count
+
+    facade = registry.open()
+    aliases = facade.aliases()
+    version = aliases.get(CHALLENGER)
+    if version is None or aliases.get(CANARY) == version:
+        return dg.SkipReason("no challenger in shadow")
+    plan = release.plan()
+    since = release_ops.stage_started(facade, version)
+    elapsed = (clock.current() - since).total_seconds()
+    rows = shadow_count(store.open(), version, since)
+    if rows < plan.shadow_min_rows or elapsed < plan.shadow_min_seconds:
+        return dg.SkipReason(
+            f"version {version} shadowed {rows} of {plan.shadow_min_rows} rows in "
+            f"{elapsed:.0f} of {plan.shadow_min_seconds:.0f} s"
+        )
+    run_key = f"shadow:{version}:{since.isoformat()}"
+    if run_key_used(context.instance, run_key):
+        return dg.SkipReason(f"a run for {run_key} already exists")
+    reason = f"version {version} shadowed {rows} rows over {elapsed:.0f} s"
+    config = {"ops": {"canary_release": {"config": {"reason": f"shadow passed: {reason}"}}}}
+    return _request("shadow_ready_sensor", "release_start", run_key, reason, config)
+
+
+@dg.sensor(
+    name="canary_health_sensor",
+    jobs=[canary_stage_job, promotion_job, rollback_job],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Judges the current canary stage: rolls back on an unhealthy canary (decline "
+    "rate vs champion, errors, p99 latency, FPR), advances after the minimum duration and "
+    "sample, promotes after the last stage.",
+)
+def canary_health_sensor(
+    context: dg.SensorEvaluationContext,
+    registry: RegistryResource,
+    store: FeedbackStoreResource,
+    release: ReleaseSettings,
+    clock: Clock,
+):
+    from fraud_core import release_ops
+    from fraud_core.registry import CANARY
+    from fraud_core.release import evaluate_stage
+
+    facade = registry.open()
+    version = facade.aliases().get(CANARY)
+    percent = facade.canary_percent()
+    if version is None or percent == 0:
+        return dg.SkipReason("no canary is serving")
+    plan = release.plan()
+    since = release_ops.stage_started(facade, version)
+    sample = _stage_sample(store.open(), release.scorer_url, version, since, clock)
+    health = evaluate_stage(sample, plan)
+    context.log.info(f"canary {version} at {percent}%: {health.summary}")
+    if health.verdict == "wait":
+        return dg.SkipReason(f"canary {version} at {percent}%: {health.summary}")
+    figures = json.dumps({**health.figures, "percent": percent}, default=str)
+    stage_key = f"{version}:{percent}:{since.isoformat()}"
+    reason = f"canary {version} at {percent}%: {health.summary}"
+    if health.verdict == "rollback":
+        job, run_key = "rollback", f"rollback:{stage_key}"
+        config = {"version": version, "reason": reason, "figures": figures}
+        run_config = {"ops": {"rollback_release": {"config": config}}}
+    else:
+        job = "promotion" if percent == plan.stages[-1] else "canary_stage"
+        run_key = f"{job}:{stage_key}"
+        op = "promoted_model" if job == "promotion" else "canary_release"
+        run_config = {"ops": {op: {"config": {"reason": reason, "figures": figures}}}}
+    if run_key_used(context.instance, run_key):
+        return dg.SkipReason(f"a run for {run_key} already exists")
+    return _request("canary_health_sensor", job, run_key, reason, run_config)
+
+
+def _stage_sample(store, scorer_url: str, version: str, since, clock: Clock):
+    from fraud_core.release import StageSample
+    from fraud_core.release_data import canary_fpr, decision_counts, scorer_signals
+
+    counts = decision_counts(store, since, version)
+    fpr, labelled = canary_fpr(store, since, version)
+    requests = errors = p99 = None
+    if scorer_url:
+        requests, errors, p99 = scorer_signals(scorer_url, version)
+    return StageSample(
+        canary_n=counts["canary"][0],
+        canary_blocks=counts["canary"][1],
+        champion_n=counts["champion"][0],
+        champion_blocks=counts["champion"][1],
+        elapsed_seconds=(clock.current() - since).total_seconds(),
+        canary_requests=requests,
+        canary_errors=errors,
+        p99_latency_seconds=p99,
+        fpr=fpr,
+        fpr_labels=labelled,
+    )

@@ -1,0 +1,74 @@
+"""The release plan as a resource (`release`), bound to FRAUD_RELEASE_* variables.
+
+Durations and sample sizes are configurable so that tests and demos release in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from fraud_core.release import ReleasePlan, parse_stages
+
+_DEFAULT = ReleasePlan()
+
+
+class ReleaseSettings(dg.ConfigurableResource):
+    """Stages, shadow and stage minimums, health limits, and where the scorer's metrics are."""
+
+    stages: str = ",".join(map(str, _DEFAULT.stages))
+    shadow_min_rows: int = _DEFAULT.shadow_min_rows
+    shadow_min_seconds: int = int(_DEFAULT.shadow_min_seconds)
+    stage_min_seconds: int = int(_DEFAULT.stage_min_seconds)
+    stage_min_samples: int = _DEFAULT.stage_min_samples
+    decline_margin: float = _DEFAULT.decline_margin
+    alpha: float = _DEFAULT.alpha
+    max_error_rate: float = _DEFAULT.max_error_rate
+    p99_latency_slo_seconds: float = _DEFAULT.p99_latency_slo_seconds
+    max_fpr: float = _DEFAULT.max_fpr
+    scorer_url: str = ""
+    """Base URL of a scorer whose `/metrics` give the canary's errors and latency (optional)."""
+
+    def plan(self) -> ReleasePlan:
+        return ReleasePlan(
+            stages=parse_stages(self.stages),
+            shadow_min_rows=self.shadow_min_rows,
+            shadow_min_seconds=self.shadow_min_seconds,
+            stage_min_seconds=self.stage_min_seconds,
+            stage_min_samples=self.stage_min_samples,
+            decline_margin=self.decline_margin,
+            alpha=self.alpha,
+            max_error_rate=self.max_error_rate,
+            p99_latency_slo_seconds=self.p99_latency_slo_seconds,
+            max_fpr=self.max_fpr,
+        )
+
+
+def _env(name: str, default: object) -> str:
+    os.environ.setdefault(name, str(default))
+    return name
+
+
+@dg.definitions
+def release_resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "release": ReleaseSettings(
+                stages=dg.EnvVar(_env("FRAUD_RELEASE_STAGES", ReleaseSettings().stages)),
+                shadow_min_rows=dg.EnvVar.int(
+                    _env("FRAUD_SHADOW_MIN_ROWS", _DEFAULT.shadow_min_rows)
+                ),
+                shadow_min_seconds=dg.EnvVar.int(
+                    _env("FRAUD_SHADOW_MIN_SECONDS", int(_DEFAULT.shadow_min_seconds))
+                ),
+                stage_min_seconds=dg.EnvVar.int(
+                    _env("FRAUD_STAGE_MIN_SECONDS", int(_DEFAULT.stage_min_seconds))
+                ),
+                stage_min_samples=dg.EnvVar.int(
+                    _env("FRAUD_STAGE_MIN_SAMPLES", _DEFAULT.stage_min_samples)
+                ),
+                scorer_url=dg.EnvVar(_env("FRAUD_SCORER_URL", "")),
+            )
+        }
+    )

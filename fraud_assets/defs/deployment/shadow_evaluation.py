@@ -1,0 +1,86 @@
+"""`shadow_evaluation`: the challenger against the champion on the traffic it shadowed, and the
+blocking check that keeps a worse challenger from reaching any customer."""
+
+import dagster as dg
+
+from fraud_assets.defs.deployment.settings import ReleaseSettings
+from fraud_assets.provenance import actor, latest_metadata, provenance
+from fraud_assets.resources import FeedbackStoreResource, RegistryResource
+from fraud_assets.tables import markdown_table
+
+
+@dg.asset(
+    deps=["challenger_model"],
+    group_name="deployment",
+    kinds={"mlflow", "sql"},
+    owners=["team:data"],
+    description="Agreement with the champion, decision flips by segment, both models' FPR on "
+    "the shadowed rows that have labels and their label-free estimates; a worse challenger is "
+    "rejected (alias cleared, version tagged).",
+)
+def shadow_evaluation(
+    context: dg.AssetExecutionContext,
+    registry: RegistryResource,
+    store: FeedbackStoreResource,
+    release: ReleaseSettings,
+) -> dg.MaterializeResult:
+    from dataclasses import asdict
+
+    from fraud_core import release_ops
+    from fraud_core.registry import CHALLENGER
+    from fraud_core.release import judge_shadow
+    from fraud_core.release_data import flips_by_segment, shadow_figures, shadow_frame
+
+    facade = registry.open()
+    version = facade.aliases().get(CHALLENGER)
+    if version is None:
+        raise dg.Failure("no challenger to evaluate: the `challenger` alias is not set")
+    since = release_ops.stage_started(facade, version)
+    frame = shadow_frame(store.open(), version, since)
+    if frame.empty:
+        raise dg.Failure(f"no shadow predictions of version {version} since {since.isoformat()}")
+    figures = shadow_figures(frame)
+    passed, reasons = judge_shadow(figures, release.plan())
+    summary = "passed" if passed else "failed: " + "; ".join(reasons)
+    who = actor(context)
+    facade.set_version_tags(version, {"shadow_evaluation": summary})
+    facade.store.append_audit(
+        who,
+        f"shadow_evaluation.{'passed' if passed else 'failed'}",
+        f"{facade.model_name}/{version}",
+        summary,
+        {"figures": asdict(figures), "since": since.isoformat(), "run_id": context.run.run_id},
+    )
+    if not passed:
+        release_ops.rollback(
+            facade, actor=who, reason=f"shadow evaluation {summary}", figures=asdict(figures)
+        )
+    champions = sorted(set(frame["model_version"]))
+    return dg.MaterializeResult(
+        metadata={
+            **provenance(context),
+            "model_version": version,
+            "champion_versions": ", ".join(champions),
+            "shadow_passed": passed,
+            "shadow_result": summary,
+            "since": since.isoformat(),
+            "dagster/row_count": figures.rows,
+            **{k: v for k, v in asdict(figures).items() if v is not None and k != "rows"},
+            "flips_by_segment": markdown_table(flips_by_segment(frame)),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=shadow_evaluation,
+    blocking=True,
+    description="Blocks the canary unless the latest shadow evaluation passed.",
+)
+def shadow_not_worse(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    shadow = latest_metadata(context.instance, "shadow_evaluation")
+    return dg.AssetCheckResult(
+        passed=bool(shadow["shadow_passed"]),
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=shadow["shadow_result"],
+        metadata={"model_version": shadow["model_version"]},
+    )

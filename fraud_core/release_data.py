@@ -1,0 +1,172 @@
+"""Figures a release is judged on: stage counts and shadow rows from the feedback store, error
+and latency signals from the scorer's `/metrics`. Read-only; rules live in `fraud_core.release`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, case, func, select
+
+from fraud_core.release import ShadowFigures
+from fraud_core.store.models import label_events, predictions, shadow_predictions, to_utc
+
+LATENCY_BUCKET = "fraud_prediction_latency_seconds_bucket"
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from fraud_core.store import FeedbackStore
+
+
+def decision_counts(
+    store: FeedbackStore, since: datetime, canary_version: str
+) -> dict[str, tuple[int, int]]:
+    """Variant -> (predictions, blocks) scored since `since`; the canary counted for its
+    version only (a previous canary's rows never count for the next)."""
+    p = predictions.c
+    blocks = func.sum(case((p.decision == "block", 1), else_=0))
+    stmt = (
+        select(p.variant, func.count(), blocks)
+        .where(p.scored_at >= to_utc(since))
+        .where((p.variant == "champion") | (p.model_version == canary_version))
+        .group_by(p.variant)
+    )
+    with store.engine.connect() as conn:
+        found = {variant: (int(n), int(b or 0)) for variant, n, b in conn.execute(stmt)}
+    return {v: found.get(v, (0, 0)) for v in ("champion", "canary")}
+
+
+def canary_fpr(store: FeedbackStore, since: datetime, version: str) -> tuple[float | None, int]:
+    """Share of legit-labelled canary predictions that were blocked, and how many there are."""
+    p, le = predictions.c, label_events.c
+    legit = (
+        select(le.transaction_id)
+        .group_by(le.transaction_id)
+        .having(func.sum(case((le.label == "fraud", 1), else_=0)) == 0)
+        .subquery()
+    )
+    stmt = (
+        select(func.count(), func.sum(case((p.decision == "block", 1), else_=0)))
+        .select_from(predictions.join(legit, legit.c.transaction_id == p.transaction_id))
+        .where(p.scored_at >= to_utc(since), p.variant == "canary", p.model_version == version)
+    )
+    with store.engine.connect() as conn:
+        n, blocked = conn.execute(stmt).one()
+    return (blocked / n if n else None), int(n)
+
+
+def shadow_frame(store: FeedbackStore, version: str, since: datetime) -> pd.DataFrame:
+    """Served predictions with the challenger's shadow score since `since`, one row each, with
+    `label` ('fraud', 'legit' or None) from the label events."""
+    from fraud_core.store.frames import read_frame
+
+    p, s, le = predictions.c, shadow_predictions.c, label_events.c
+    labels = (
+        select(
+            le.transaction_id,
+            case(
+                (func.sum(case((le.label == "fraud", 1), else_=0)) > 0, "fraud"), else_="legit"
+            ).label("label"),
+        )
+        .group_by(le.transaction_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            p.transaction_id,
+            p.segment,
+            p.amount_usd,
+            p.score,
+            p.decision,
+            p.model_version,
+            s.score.label("shadow_score"),
+            s.decision.label("shadow_decision"),
+            labels.c.label,
+        )  # fmt: skip
+        .select_from(
+            shadow_predictions.join(predictions, p.transaction_id == s.transaction_id).outerjoin(
+                labels, labels.c.transaction_id == p.transaction_id
+            )
+        )
+        .where(and_(s.model_version == version, s.scored_at >= to_utc(since)))
+        .where(p.variant == "champion")
+        .order_by(p.id)
+    )
+    with store.engine.connect() as conn:
+        return read_frame(conn, stmt)
+
+
+def shadow_figures(frame: pd.DataFrame) -> ShadowFigures:
+    """Agreement, decline rates, FPR on the legit-labelled rows, label-free FPR estimates."""
+    from fraud_core.evaluation import estimate_without_labels
+
+    served, shadow = frame["decision"] == "block", frame["shadow_decision"] == "block"
+    legit = frame["label"] == "legit"
+    amounts = frame["amount_usd"].to_numpy()
+    mine = estimate_without_labels(frame["shadow_score"].to_numpy(), shadow.to_numpy(), amounts)
+    theirs = estimate_without_labels(frame["score"].to_numpy(), served.to_numpy(), amounts)
+    n_legit = int(legit.sum())
+    return ShadowFigures(
+        rows=len(frame),
+        agreement_rate=float((served == shadow).mean()),
+        champion_decline_rate=float(served.mean()),
+        challenger_decline_rate=float(shadow.mean()),
+        labelled_rows=int(frame["label"].notna().sum()),
+        champion_fpr=float(served[legit].mean()) if n_legit else None,
+        challenger_fpr=float(shadow[legit].mean()) if n_legit else None,
+        champion_fpr_estimate=theirs.fpr,
+        challenger_fpr_estimate=mine.fpr,
+    )
+
+
+def flips_by_segment(frame: pd.DataFrame) -> list[dict]:
+    """Per segment: rows, champion-approve -> challenger-block flips and the reverse."""
+    served, shadow = frame["decision"] == "block", frame["shadow_decision"] == "block"
+    table = frame.assign(newly_blocked=~served & shadow, newly_approved=served & ~shadow)
+    grouped = table.groupby("segment").agg(
+        rows=("transaction_id", "size"),
+        newly_blocked=("newly_blocked", "sum"),
+        newly_approved=("newly_approved", "sum"),
+    )
+    return [
+        {"segment": segment, **{k: int(v) for k, v in row.items()}}
+        for segment, row in grouped.sort_values("rows", ascending=False).iterrows()
+    ]
+
+
+def scorer_signals(url: str, version: str) -> tuple[int, int, float | None]:
+    """From a scorer's `/metrics`: the canary version's (requests, errors) and the canary's p99
+    latency (upper bucket bound). Counters are since the scorer process started."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{url.rstrip('/')}/metrics", timeout=5).raise_for_status().text
+    requests = errors = 0
+    buckets: list[tuple[float, float]] = []
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            labels = s.labels
+            if s.name == "fraud_predictions_total" and labels.get("model_version") == version:
+                if labels.get("variant") == "canary":
+                    requests += int(s.value)
+                    errors += int(s.value) if labels.get("outcome") == "error" else 0
+            elif s.name == LATENCY_BUCKET and labels.get("variant") == "canary":
+                buckets.append((float(labels["le"]), s.value))
+    return requests, errors, _quantile(sorted(buckets), 0.99)
+
+
+def _quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    total = buckets[-1][1] if buckets else 0
+    if not total:
+        return None
+    return next(bound for bound, count in buckets if count >= q * total)
+
+
+def shadow_count(store: FeedbackStore, version: str, since: datetime) -> int:
+    """Shadow predictions of `version` scored since `since`."""
+    s = shadow_predictions.c
+    stmt = select(func.count()).where(s.model_version == version, s.scored_at >= to_utc(since))
+    with store.engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
