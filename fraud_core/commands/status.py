@@ -26,7 +26,7 @@ def status(db_url: str | None, tracking_uri: str | None) -> None:
                         ("previous", PREVIOUS)):  # fmt: skip
         click.echo(f"{name:<9} {aliases.get(alias, '-')}")
     percent = registry.canary_percent() if CANARY in aliases else 0
-    click.echo(f"canary %  {percent}")
+    click.echo(f"traffic   {percent}% to the canary")
     click.echo(f"stage     {stage}" + (f" (since {since})" if since else ""))
     for label, metric in (("FPR", "fpr"), ("FPR est.", "fpr_estimate"),
                           ("drift", "drifted_share")):  # fmt: skip

@@ -1,0 +1,241 @@
+"""Release sensors and jobs on a real store and MLflow registry: shadow verdict, canary stages
+to promotion, automatic rollback of an unhealthy canary, and the fraudops release commands.
+
+Served traffic is written to the store as the scorer logs it (predictions with variant and
+model version, shadow predictions), so the sensors see exactly what production gives them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+
+import pytest
+
+from tests.fixtures.dagster_platform import Platform, platform
+from tests.fixtures.prediction_log import synthetic_log
+from tests.fixtures.scorer import registry_copy, serving_models
+
+__all__ = ["platform", "serving_models"]  # fixtures, imported for pytest
+
+TEMPLATE, _ = synthetic_log(days=1, per_day=50)
+_ids = count()
+
+
+def served(variant: str, version: str, n: int, block_share: float) -> list[dict[str, Any]]:
+    """`n` prediction rows scored now by `version` as `variant`, `block_share` of them blocked."""
+    now = datetime.now(UTC)
+    rows = []
+    for i in range(n):
+        row = dict(TEMPLATE[i % len(TEMPLATE)])
+        decision = "block" if i < n * block_share else "approve"
+        row |= {"transaction_id": f"r{next(_ids)}", "event_time": now, "scored_at": now,
+                "variant": variant, "model_version": version, "explored": False,
+                "propensity": 1.0, "decision": decision}  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def shadowed(rows: list[dict[str, Any]], version: str, block_share: float) -> list[dict]:
+    """The challenger's shadow rows for served `rows`."""
+    return [
+        {
+            "transaction_id": r["transaction_id"],
+            "event_time": r["event_time"],
+            "scored_at": r["scored_at"],
+            "model_version": version,
+            "score": 0.9 if block else 0.1,
+            "threshold": 0.5,
+            "decision": "block" if block else "approve",
+        }  # fmt: skip
+        for i, r in enumerate(rows)
+        for block in [i < len(rows) * block_share]
+    ]
+
+
+@dataclass
+class Release:
+    platform: Platform
+    registry: Any
+
+    def tick(self, name: str):
+        import dagster as dg
+
+        sensor = self.platform.defs.get_sensor_def(name)
+        resources = self.platform.resources()
+        with dg.build_sensor_context(
+            instance=self.platform.instance,
+            definitions=self.platform.defs,
+            resources={k: resources[k] for k in sensor.required_resource_keys},
+        ) as context:
+            return sensor.evaluate_tick(context)
+
+    def run(self, request):
+        """Execute a sensor's run request in process, as the daemon would launch it."""
+        job = self.platform.defs.resolve_job_def(request.job_name)
+        return job.execute_in_process(
+            instance=self.platform.instance,
+            run_config=request.run_config,
+            tags={**request.tags, "dagster/run_key": request.run_key},
+            raise_on_error=False,
+        )
+
+    def step(self, name: str):
+        """Tick `name`, expect one run request, run it; (request, result)."""
+        tick = self.step_request(name)
+        return tick, self.run(tick)
+
+    def step_request(self, name: str):
+        tick = self.tick(name)
+        assert len(tick.run_requests) == 1, tick.skip_message
+        return tick.run_requests[0]
+
+
+@pytest.fixture
+def release(
+    platform: Platform, serving_models, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> Release:
+    """Versions 1-3 of the serving fixture (3 blocks what 1 approves); 1 is champion."""
+    registry = registry_copy(serving_models, tmp_path / "registry", platform.store)
+    env = {"MLFLOW_TRACKING_URI": registry.tracking_uri, "FRAUD_NOW": "",
+           "FRAUD_RELEASE_STAGES": "10,25,50,100", "FRAUD_STAGE_MIN_SECONDS": "0",
+           "FRAUD_STAGE_MIN_SAMPLES": "200", "FRAUD_SHADOW_MIN_ROWS": "300",
+           "FRAUD_SHADOW_MIN_SECONDS": "0", "FRAUD_SCORER_URL": ""}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    registry.set_alias("champion", "1", actor="test", reason="first champion")
+    return Release(platform, registry)
+
+
+def test_shadow_verdict_opens_the_canary_or_rejects_the_challenger(release: Release) -> None:
+    from fraud_core import release_ops
+
+    store, registry = release.platform.store, release.registry
+    release_ops.start_shadow(registry, "2", actor="test", reason="gate passed")
+    assert release.tick("shadow_ready_sensor").skip_message.startswith("version 2 shadowed 0")
+    rows = served("champion", "1", 400, 0.03)
+    store.insert_predictions(rows)
+    store.insert_shadow_predictions(shadowed(rows, "2", 0.035))
+    _, result = release.step("shadow_ready_sensor")
+    assert result.success
+    shadow = release.platform.metadata("shadow_evaluation")
+    assert shadow["shadow_passed"] and shadow["agreement_rate"] > 0.9
+    assert registry.aliases() == {"champion": "1", "canary": "2"}
+    assert registry.canary_percent() == 10
+    assert registry.get_version("2").tags["release_stage"] == "canary 10%"
+    assert not release.tick("shadow_ready_sensor").run_requests  # canary now, not shadow
+
+    registry.clear_alias("canary", actor="test", reason="next case")
+    release_ops.start_shadow(registry, "3", actor="test", reason="gate passed")
+    rows = served("champion", "1", 400, 0.03)
+    store.insert_predictions(rows)
+    store.insert_shadow_predictions(shadowed(rows, "3", 0.5))
+    _, result = release.step("shadow_ready_sensor")
+    assert not result.success
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed and "challenger declines 50.00%" in check.description
+    ran = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+    assert "canary_release" not in ran
+    assert registry.aliases() == {"champion": "1"} and registry.is_rejected("3")
+    assert store.audit_entries(subject="fraud-detector/3", action="release.rollback")
+
+
+def test_healthy_canary_walks_every_stage_then_is_promoted(release: Release) -> None:
+    from fraud_core import release_ops
+
+    store, registry = release.platform.store, release.registry
+    release_ops.set_stage(registry, "2", 10, actor="test", reason="shadow passed")
+    for percent, following in ((10, 25), (25, 50), (50, 100)):
+        assert "0 of 200 canary predictions" in release.tick("canary_health_sensor").skip_message
+        store.insert_predictions(served("canary", "2", 250, 0.03))
+        store.insert_predictions(served("champion", "1", 500, 0.03))
+        request, result = release.step("canary_health_sensor")
+        assert request.job_name == "canary_stage" and result.success, request.tags
+        assert registry.canary_percent() == following
+        figures = release.platform.metadata("canary_release")["previous_stage_figures"]
+        assert figures["percent"] == percent and figures["canary_n"] == 250
+    store.insert_predictions(served("canary", "2", 250, 0.03))
+    store.insert_predictions(served("champion", "1", 50, 0.03))
+    request, result = release.step("canary_health_sensor")
+    assert request.job_name == "promotion" and result.success
+    assert registry.aliases() == {"champion": "2", "previous": "1"}
+    assert registry.canary_percent() == 0
+    promote = store.audit_entries(action="promote")[0]
+    stages = promote["details"]["stages"]
+    assert [s["percent"] for s in stages] == [10, 25, 50, 100, "champion"]
+    assert stages[-1]["figures"]["canary_n"] == 250
+    assert registry.get_version("2").tags["release_stage"] == "champion"
+    assert release.tick("canary_health_sensor").skip_message == "no canary is serving"
+
+
+def test_unhealthy_canary_is_rolled_back_and_never_released_again(release: Release) -> None:
+    from fraud_core import release_ops
+    from fraud_core.registry import RegistryError
+
+    store, registry = release.platform.store, release.registry
+    release_ops.set_stage(registry, "3", 10, actor="test", reason="shadow passed")
+    store.insert_predictions(served("canary", "3", 50, 0.6))
+    store.insert_predictions(served("champion", "1", 400, 0.03))
+    assert release.tick("canary_health_sensor").skip_message.startswith("canary 3 at 10%: wait")
+    store.insert_predictions(served("canary", "3", 200, 0.6))
+    request, result = release.step("canary_health_sensor")
+    assert request.job_name == "rollback" and result.success
+    assert registry.aliases() == {"champion": "1"} and registry.canary_percent() == 0
+    assert registry.is_rejected("3")
+    entry = store.audit_entries(action="release.rollback")[0]
+    assert "canary declines 60.00% vs champion 3.00%" in entry["reason"]
+    assert entry["details"]["figures"]["canary_n"] == 250
+    assert entry["actor"] == "dagster:sensor:canary_health_sensor"
+    again = release.run(request)  # the same request twice: nothing left to do
+    assert again.success and len(store.audit_entries(action="release.rollback")) == 1
+    with pytest.raises(RegistryError, match="rejected"):
+        release_ops.set_stage(registry, "3", 10, actor="test", reason="by accident")
+
+
+def _cli(*args: str):
+    from click.testing import CliRunner
+
+    from fraud_core.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_fraudops_status_promote_and_rollback(release: Release, db_url: str) -> None:
+    from fraud_core import release_ops
+
+    store, registry = release.platform.store, release.registry
+    where = ["--db-url", db_url, "--tracking-uri", registry.tracking_uri]
+    promoted = _cli("promote", "2", *where)
+    assert promoted.exit_code == 0 and "champion 2 (previous 1)" in promoted.output
+    release_ops.set_stage(registry, "3", 25, actor="test", reason="shadow passed")
+    store.write_metrics([{"metric": "fpr", "value": 0.021, "model_version": "2",
+                          "variant": "champion", "segment": "all", "source": "test",
+                          "window_start": datetime(2026, 5, 1, tzinfo=UTC),
+                          "window_end": datetime(2026, 5, 8, tzinfo=UTC)}])  # fmt: skip
+    status = _cli("status", *where)
+    assert status.exit_code == 0, status.output
+    lines = dict(line.split(None, 1) for line in status.output.splitlines() if " " in line)
+    assert lines["champion"].strip() == "2" and lines["canary"].strip() == "3"
+    assert lines["stage"].startswith("canary 25%") and lines["traffic"].startswith("25% ")
+    assert "0.0210 (v2, window to 2026-05-08 00:00)" in status.output
+    assert "drift     no data" in status.output
+
+    pulled = _cli("rollback", *where)
+    assert pulled.exit_code == 0 and "rolled back version 3" in pulled.output
+    assert _cli("rollback", *where).output.startswith("nothing to roll back")
+    refused = _cli("promote", "3", *where)
+    assert refused.exit_code == 1 and "fraud-detector/3 is rejected" in refused.output
+    for bad, reason in (("abc", "not a version number: 'abc'"), ("99", "has no version '99'")):
+        result = _cli("promote", bad, *where)
+        last = result.output.strip().splitlines()[-1]
+        assert result.exit_code != 0 and last.startswith("Error: ") and reason in last
+
+    restored = _cli("rollback", "--restore-previous", *where)
+    assert restored.exit_code == 0 and "restored version 1 as champion" in restored.output
+    assert registry.aliases() == {"champion": "1"} and registry.is_rejected("2")
+    assert _cli("rollback", "--restore-previous", *where).output.startswith("nothing")
+    actors = {e["actor"] for e in store.audit_entries(action="rollback")}
+    assert len(actors) == 1 and actors.pop().startswith("fraudops:")
