@@ -80,6 +80,7 @@ def baseline_app():
     from fraud_serving.scorer import Scorer
 
     booster = xgb.Booster(model_file=os.environ["BENCH_MODEL"])
+    booster.set_param({"nthread": 1})  # as the registry loads it for serving
     model = LoadedModel("1", None, FEATURE_SPEC, booster)
     scorer = Scorer(Slots(champion=model, policy=ThresholdPolicy()), hash_key="bench")
 
@@ -258,6 +259,8 @@ def main() -> None:
         for i, b in enumerate(bodies)
     ]
     boosters = [m.get_booster() for m in models]
+    for booster in boosters:  # as the registry loads them for serving
+        booster.set_param({"nthread": 1})
 
     # -- in-process ---------------------------------------------------------------------
     print("\nin-process, one transaction per call (ms, best of 3 passes)")

@@ -1,18 +1,19 @@
 """The shadow runner: the `challenger` scores the served features off the request path.
 
 Requests only enqueue (features, served threshold and decision). One thread drains the queue
-and scores what accumulated in a single `inplace_predict` per model version (a 64-row call
-costs about twice a 1-row call), writes `shadow_predictions` rows through the prediction log
-and counts agreements. The shadow's decision never reaches the response. If the shadow falls
-behind by more than `max_queue` transactions the excess is not scored and is counted in
-`fraud_shadow_dropped_total`: shadow evaluation is a sample, the served decisions are not.
+every `interval` (0.1 s) and scores what accumulated in a single `inplace_predict` per model
+version (a 64-row call costs about twice a 1-row call), writes `shadow_predictions` rows
+through the prediction log and counts disagreements. The shadow's decision never reaches the
+response. If the shadow falls behind by more than `max_queue` transactions the excess is not
+scored and is counted in `fraud_shadow_dropped_total`: shadow evaluation is a sample, the
+served decisions are not.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,14 +38,21 @@ class ShadowItem:
 
 
 class ShadowRunner:
-    """Queue + thread scoring the shadow model in micro-batches."""
+    """Queue + thread scoring the shadow model in micro-batches every `interval` seconds."""
 
     def __init__(
-        self, prediction_log: PredictionLog | None, max_batch: int = 256, max_queue: int = 50_000
+        self,
+        prediction_log: PredictionLog | None,
+        interval: float = 0.1,
+        max_batch: int = 256,
+        max_queue: int = 50_000,
     ) -> None:
         self.log = prediction_log
+        self.interval = interval
         self.max_batch = max_batch
-        self._queue: queue.Queue[tuple[LoadedModel, ShadowItem] | None] = queue.Queue(max_queue)
+        self.max_queue = max_queue
+        self._items: deque[tuple[LoadedModel, ShadowItem]] = deque()
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shadow", daemon=True)
 
     def start(self) -> ShadowRunner:
@@ -52,37 +60,32 @@ class ShadowRunner:
         return self
 
     def submit(self, model: LoadedModel, item: ShadowItem) -> None:
-        try:
-            self._queue.put_nowait((model, item))
-        except queue.Full:
+        """Queue one transaction (a bare deque append: the request thread never waits)."""
+        if len(self._items) >= self.max_queue:
             metrics.SHADOW_DROPPED.inc()
+            return
+        self._items.append((model, item))
 
     def close(self, timeout: float = 10.0) -> None:
         """Score what is queued, then stop."""
+        self._stopping.set()
         if self._thread.is_alive():
-            self._queue.put(None)
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            batch = [] if first is None else [first]
-            stopping = first is None
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    continue
-                batch.append(item)
+        items = self._items
+        while True:
+            stopping = self._stopping.is_set()
+            if len(items) < self.max_batch:
+                self._stopping.wait(self.interval)
+            batch = [items.popleft() for _ in range(min(len(items), self.max_batch))]
             if batch:
                 try:
                     self._score(batch)
                 except Exception:
                     log.exception("shadow scoring failed for %d transactions", len(batch))
+            if stopping and not items:
+                return
 
     def _score(self, batch: list[tuple[LoadedModel, ShadowItem]]) -> None:
         by_model: dict[str, tuple[LoadedModel, list[ShadowItem]]] = {}
