@@ -19,6 +19,9 @@ COMMANDS = {
     "status": "fraud_core.commands.status:status",
     "promote": "fraud_core.commands.promote:promote",
     "rollback": "fraud_core.commands.rollback:rollback",
+    "labels": "fraud_core.commands.labels:labels",
+    "demo": "fraud_core.commands.demo:demo",
+    "replay": "fraud_core.simulation.incident:main",
 }
 """Command name -> "module:attribute" of its click command or group."""
 
