@@ -1,10 +1,11 @@
 """FeedbackStore.insert_predictions throughput against raw driver baselines, in one run.
 
-PostgreSQL: the store (validation + binary COPY, ON CONFLICT fallback on replays) against a raw
-psycopg COPY (binary, binary with psycopg's threaded writer, text) of the same rows into an
-identical table, and against SQLAlchemy's executemany. SQLite: the store against a raw sqlite3
-executemany. Best of --repeat rounds (cases alternate within a round); tables are emptied
-before each run. Target: store >= 0.8 x the fastest raw COPY.
+PostgreSQL: the store (validation + binary COPY; on a replay, a key lookup drops the rows already
+stored) against a raw psycopg COPY (binary, binary with psycopg's threaded writer, text) of the
+same rows into an identical table, and against SQLAlchemy's executemany. SQLite: the store
+against a raw sqlite3 executemany. Then, on each backend, training_data over the rows against a
+pandas.read_sql of them. Best of --repeat rounds (cases alternate within a round); tables are
+emptied before each insert. Target: store >= 0.8 x the fastest raw COPY.
 
     uv run python benchmarks/store_insert.py [--rows 100000] [--repeat 3] [--pg-url URL]
 """
@@ -22,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from fraud_core.store import FeedbackStore
 from fraud_core.store.models import predictions
@@ -104,7 +105,7 @@ def raw_copy(
     store: FeedbackStore, table: str, rows: list[dict[str, Any]], binary: bool, queued: bool
 ) -> None:
     """What a hand-written loader does: tuples in column order, one psycopg COPY (optionally
-    with psycopg's threaded writer, as the store uses)."""
+    with psycopg's threaded writer)."""
     from psycopg.copy import QueuedLibpqWriter
     from psycopg.types.json import set_json_dumps
 
@@ -175,6 +176,49 @@ def report(title: str, n: int, times: dict[str, float], baseline: str) -> None:
         print(f"  {name:<46} {n / seconds:>10,.0f} rows/s   {ratio:5.2f} x {baseline}")
 
 
+def bench_read(title: str, store: FeedbackStore, rows: list[dict[str, Any]], runs: int) -> None:
+    """training_data over the stored `rows` (1% labelled) against pandas.read_sql of the same
+    prediction rows without labels."""
+    import pandas as pd
+
+    store.upsert_labels(
+        {
+            "transaction_id": r["transaction_id"],
+            "label": "fraud",
+            "source": "chargeback",
+            "reported_at": r["event_time"] + timedelta(days=30),
+        }
+        for r in rows[::100]
+    )
+    end = rows[-1]["event_time"] + timedelta(seconds=1)
+    days = (end - rows[0]["event_time"]).days + 1
+    p = predictions.c
+    window = select(predictions).where(
+        p.event_time >= end - timedelta(days=days), p.event_time < end
+    )
+
+    def plain_read() -> None:
+        with store.engine.connect() as conn:
+            pd.read_sql(window, conn)
+
+    times = best_times(
+        [
+            ("pandas.read_sql, same rows", _nothing, plain_read),
+            (
+                "store.training_data (+ labels)",
+                _nothing,
+                lambda: store.training_data(days, end=end, as_of=end + timedelta(days=60)),
+            ),
+        ],
+        runs,
+    )
+    report(title, len(rows), times, "pandas.read_sql, same rows")
+
+
+def _nothing() -> None:
+    pass
+
+
 def bench_postgres(url: str, rows: list[dict[str, Any]], more: list[dict[str, Any]], runs: int):
     from sqlalchemy import create_engine
 
@@ -225,6 +269,8 @@ def bench_postgres(url: str, rows: list[dict[str, Any]], more: list[dict[str, An
         fastest = min(t for name, t in times.items() if name.startswith("raw COPY"))
         store_time = times["store.insert_predictions, new rows"]
         print(f"  store / fastest raw COPY: {fastest / store_time:.2f} (target >= 0.8)")
+        load()
+        bench_read(f"PostgreSQL reads, best of {runs}", store, rows, runs)
         store.close()
     finally:
         with admin.begin() as conn:
@@ -264,6 +310,8 @@ def bench_sqlite(rows: list[dict[str, Any]], runs: int) -> None:
             times,
             "raw sqlite3 executemany",
         )
+        load()
+        bench_read(f"SQLite reads, best of {runs}", store, rows, runs)
         store.close()
 
 
