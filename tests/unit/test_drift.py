@@ -148,3 +148,18 @@ def test_quantile_psi_is_registered_with_evidently(drifted):
 
     drift.register_quantile_psi()
     assert get_registered_stattest("quantile_psi", ColumnType.Numerical).name == "quantile_psi"
+
+
+def test_reference_is_matched_to_the_hours_of_the_window(reference):
+    hours = reference[drift.HOUR]
+    current = pd.concat([reference[hours == 2].head(300), reference[hours == 3].head(100)])
+    matched = drift.match_hours(reference, current)
+    counts = matched[drift.HOUR].value_counts()
+    assert set(counts.index) == {2, 3}
+    assert counts[2] / counts[3] == pytest.approx(3, rel=0.02)
+    available = hours.value_counts()
+    assert available[2] - counts[2] <= 3 or available[3] - counts[3] <= 1
+    assert not matched.duplicated().any()
+    without_one = reference[hours != 1].reset_index(drop=True)
+    at_one = current.assign(**{drift.HOUR: np.int8(1)})
+    assert drift.match_hours(without_one, at_one).equals(without_one)

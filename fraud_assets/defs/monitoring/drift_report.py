@@ -1,0 +1,141 @@
+"""`drift_report`: the latest predictions against the champion's reference profile (Evidently)."""
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from fraud_assets.provenance import latest_metadata, provenance
+from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder, RegistryResource
+from fraud_assets.tables import markdown_table
+from fraud_core.drift import DEFAULT_DRIFT_SHARE
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from fraud_core.store import FeedbackStore
+
+DRIFT_CHECK = "drift_within_thresholds"
+
+
+class DriftConfig(dg.Config):
+    window_rows: int = 10_000
+    """How many of the latest predictions form the current window."""
+    drift_share: float = DEFAULT_DRIFT_SHARE
+    """Dataset drift when at least this share of the monitored features drifted."""
+    max_lookback_days: int = 30
+    min_rows: int = 1_000
+
+
+def latest_predictions(
+    store: "FeedbackStore", now: datetime, rows: int, max_days: int
+) -> "pd.DataFrame":
+    """The last `rows` predictions before `now`, looking back 1, 2, 4, ... up to `max_days` days."""
+    days = 1
+    while True:
+        frame = store.predictions_between(now - timedelta(days=days), now)
+        if len(frame) >= rows or days >= max_days:
+            return frame.tail(rows).reset_index(drop=True)
+        days = min(days * 2, max_days)
+
+
+@dg.asset(
+    deps=["reference_profile", "raw_predictions"],
+    group_name="monitoring",
+    kinds={"evidently", "pandas"},
+    owners=["team:data"],
+    check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset="drift_report")],
+    description="Per-column drift of the latest `window_rows` predictions against the reference "
+    "profile (Wasserstein for numeric, Jensen-Shannon for categorical, quantile PSI for amount "
+    "and score); HTML/JSON/PNG under the reports folder; rows in monitoring_metrics.",
+)
+def drift_report(
+    context: dg.AssetExecutionContext,
+    config: DriftConfig,
+    store: FeedbackStoreResource,
+    registry: RegistryResource,
+    reports: LocalFolder,
+    clock: Clock,
+) -> dg.MaterializeResult:
+    import pandas as pd
+
+    from fraud_core.drift import compute_drift
+    from fraud_core.monitoring import drift_rows, scored_frame
+
+    now = clock.current()
+    reference = latest_metadata(context.instance, "reference_profile")
+    version = str(reference["model_version"])
+    facade = registry.open()
+    champion = facade.aliases().get("champion")
+    if champion != version:
+        raise dg.Failure(
+            f"reference_profile is for version {version} but the champion is {champion}: "
+            "materialize reference_profile first"
+        )
+    feedback = store.open()
+    current = latest_predictions(feedback, now, config.window_rows, config.max_lookback_days)
+    if len(current) < config.min_rows:
+        raise dg.Failure(
+            f"only {len(current)} predictions in the {config.max_lookback_days} days before "
+            f"{now.isoformat()} (need {config.min_rows})"
+        )
+    window = (current["event_time"].iloc[0].to_pydatetime(), now)
+    result = compute_drift(
+        pd.read_parquet(reference["path"]),
+        scored_frame(current, facade.load(version)),
+        drift_share=config.drift_share,
+        out_dir=reports.dir("drift"),
+        stem=f"drift-{now:%Y%m%dT%H%M%S}-v{version}",
+    )
+    feedback.write_metrics(
+        drift_rows(result, window=window, model_version=version, computed_at=now)
+    )
+    table = [
+        {
+            "column": c.column,
+            "method": c.method,
+            "score": round(c.score, 4),
+            "threshold": c.threshold,
+            "drifted": c.drifted,
+        }
+        for c in result.top(len(result.columns))
+    ]
+    summary = {
+        "drift_detected": result.detected,
+        "dataset_drift": result.dataset_drift,
+        "score_drift": result.score.drifted,
+        "drifted_share": result.drifted_share,
+        "reason": result.reason(),
+    }
+    return dg.MaterializeResult(
+        metadata={
+            **provenance(context),
+            **summary,
+            "model_version": version,
+            "computed_at": now.isoformat(),
+            "window": f"[{window[0].isoformat()}, {window[1].isoformat()})",
+            "window_start": window[0].isoformat(),
+            "dagster/row_count": len(current),
+            "reference_rows": result.n_reference,
+            "score_psi": result.score.score,
+            "per_feature": markdown_table(table),
+            "report_html": dg.MetadataValue.path(str(result.html_path)),
+            "report_json": dg.MetadataValue.path(str(result.json_path)),
+            "top_drift_plot": dg.MetadataValue.path(str(result.png_path)),
+            "report_link": dg.MetadataValue.url(result.html_path.resolve().as_uri()),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=DRIFT_CHECK,
+                passed=not result.detected,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=result.reason(),
+                metadata={
+                    "drifted_share": result.drifted_share,
+                    "drift_share_threshold": config.drift_share,
+                    "score_psi": result.score.score,
+                    "drifted": [c.column for c in result.columns if c.drifted] or "none",
+                },
+            )
+        ],
+    )

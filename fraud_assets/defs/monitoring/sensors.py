@@ -1,0 +1,58 @@
+"""`drift_sensor`: a drift report over its thresholds launches the retraining job, with why."""
+
+import json
+
+import dagster as dg
+
+from fraud_assets.defs.training.jobs import retraining_job
+from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
+from fraud_assets.resources import Clock
+from fraud_assets.retraining_state import retraining_in_flight, run_key_used
+
+
+@dg.sensor(
+    name="drift_sensor",
+    job=retraining_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Launches retraining when the latest drift_report flags drift (dataset drift "
+    "share or score PSI over its thresholds): at most once per champion version and day, "
+    "never while a retraining is queued or running.",
+)
+def drift_sensor(context: dg.SensorEvaluationContext, clock: Clock):
+    records = context.instance.fetch_materializations(dg.AssetKey("drift_report"), limit=1).records
+    seen = json.loads(context.cursor)["storage_id"] if context.cursor else None
+    if not records:
+        return dg.SkipReason("drift_report has never been materialized")
+    (record,) = records
+    if record.storage_id == seen:
+        return dg.SkipReason(f"no drift report since the one in run {record.run_id or 'none'}")
+    cursor = json.dumps({"storage_id": record.storage_id})
+    meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+    if not meta.get("drift_detected"):
+        return dg.SensorResult(skip_reason=f"no drift: {meta.get('reason')}", cursor=cursor)
+    in_flight = retraining_in_flight(context.instance)
+    if in_flight:
+        return dg.SensorResult(
+            skip_reason=f"drift detected but retraining run {in_flight} is in flight",
+            cursor=cursor,
+        )
+    version, day = meta["model_version"], str(meta["computed_at"])[:10]
+    run_key = f"drift:v{version}:{day}"
+    if run_key_used(context.instance, run_key):
+        return dg.SensorResult(
+            skip_reason=f"drift retraining for champion v{version} already launched on {day}",
+            cursor=cursor,
+        )
+    reason = f"drift against champion v{version} reference: {meta['reason']}"
+    run_config = {"resources": {"clock": {"config": {"now": clock.now}}}} if clock.now else {}
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=run_key,
+                run_config=run_config,
+                tags={TRIGGER_TAG: "sensor:drift_sensor", REASON_TAG: reason[:4000]},
+            )
+        ],
+        cursor=cursor,
+    )
