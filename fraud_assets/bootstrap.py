@@ -8,6 +8,10 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fraud_core.registry import ModelRegistry
 
 TRIGGER = "bootstrap"
 
@@ -26,12 +30,14 @@ def seed_pre_drift_history(db_url: str, days: int, tx_per_day: int, seed: int) -
     seed_command.main(args=args, standalone_mode=False)
 
 
-def train_first_champion() -> str:
-    """Run the `retraining` job on the instance of DAGSTER_HOME; the new champion's version."""
+def train_first_champion(registry: ModelRegistry) -> str:
+    """Run the `retraining` job on the instance of DAGSTER_HOME (with no champion yet, a
+    candidate that passes the gate is promoted directly); the new champion's version."""
     import dagster as dg
 
     from fraud_assets.definitions import defs
     from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG, latest_metadata
+    from fraud_core.registry import CHAMPION
 
     with dg.DagsterInstance.get() as instance:
         job = defs().resolve_job_def("retraining")
@@ -40,8 +46,9 @@ def train_first_champion() -> str:
             tags={TRIGGER_TAG: TRIGGER, REASON_TAG: "first champion of an empty platform"},
             raise_on_error=False,
         )
-        if result.success:
-            return str(latest_metadata(instance, "challenger_model")["champion"])
+        champion = registry.version_for(CHAMPION)
+        if result.success and champion is not None:
+            return champion.version
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         detail = failure.step_failure_data.error.message.strip() if failure else "no step failed"
         if any(not c.passed for c in result.get_asset_check_evaluations()):
@@ -72,6 +79,6 @@ def bootstrap(
             echo(f"bootstrap: champion is version {champion.version}: nothing to train")
             return champion.version
         echo("bootstrap: no champion: running the retraining job (train, gate, promote) ...")
-        version = train_first_champion()
+        version = train_first_champion(registry)
         echo(f"bootstrap: version {version} promoted to champion")
         return version
