@@ -141,7 +141,8 @@ def evaluate_stage(sample: StageSample, plan: ReleasePlan) -> Health:
             sample.champion_n,
             plan.decline_margin,
         )
-        figures |= {"decline_z": z, "decline_p_value": p}
+        # JSON-safe figures (audit log): an infinite z (no variance at all) is recorded as None
+        figures |= {"decline_z": z if math.isfinite(z) else None, "decline_p_value": p}
         if p < plan.alpha:
             problems.append(
                 f"canary declines {canary_rate:.2%} vs champion {champion_rate:.2%} "

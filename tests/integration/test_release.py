@@ -7,18 +7,18 @@ model version, shadow predictions), so the sensors see exactly what production g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
 import pytest
 
-from tests.fixtures.dagster_platform import Platform, platform
+from tests.fixtures.dagster_platform import platform
 from tests.fixtures.prediction_log import synthetic_log
-from tests.fixtures.scorer import registry_copy, serving_models
+from tests.fixtures.release import Release, release
+from tests.fixtures.scorer import serving_models
 
-__all__ = ["platform", "serving_models"]  # fixtures, imported for pytest
+__all__ = ["platform", "release", "serving_models"]  # fixtures, imported for pytest
 
 TEMPLATE, _ = synthetic_log(days=1, per_day=50)
 _ids = count()
@@ -53,60 +53,6 @@ def shadowed(rows: list[dict[str, Any]], version: str, block_share: float) -> li
         for i, r in enumerate(rows)
         for block in [i < len(rows) * block_share]
     ]
-
-
-@dataclass
-class Release:
-    platform: Platform
-    registry: Any
-
-    def tick(self, name: str):
-        import dagster as dg
-
-        sensor = self.platform.defs.get_sensor_def(name)
-        resources = self.platform.resources()
-        with dg.build_sensor_context(
-            instance=self.platform.instance,
-            definitions=self.platform.defs,
-            resources={k: resources[k] for k in sensor.required_resource_keys},
-        ) as context:
-            return sensor.evaluate_tick(context)
-
-    def run(self, request):
-        """Execute a sensor's run request in process, as the daemon would launch it."""
-        job = self.platform.defs.resolve_job_def(request.job_name)
-        return job.execute_in_process(
-            instance=self.platform.instance,
-            run_config=request.run_config,
-            tags={**request.tags, "dagster/run_key": request.run_key},
-            raise_on_error=False,
-        )
-
-    def step(self, name: str):
-        """Tick `name`, expect one run request, run it; (request, result)."""
-        tick = self.step_request(name)
-        return tick, self.run(tick)
-
-    def step_request(self, name: str):
-        tick = self.tick(name)
-        assert len(tick.run_requests) == 1, tick.skip_message
-        return tick.run_requests[0]
-
-
-@pytest.fixture
-def release(
-    platform: Platform, serving_models, tmp_path, monkeypatch: pytest.MonkeyPatch
-) -> Release:
-    """Versions 1-3 of the serving fixture (3 blocks what 1 approves); 1 is champion."""
-    registry = registry_copy(serving_models, tmp_path / "registry", platform.store)
-    env = {"MLFLOW_TRACKING_URI": registry.tracking_uri, "FRAUD_NOW": "",
-           "FRAUD_RELEASE_STAGES": "10,25,50,100", "FRAUD_STAGE_MIN_SECONDS": "0",
-           "FRAUD_STAGE_MIN_SAMPLES": "200", "FRAUD_SHADOW_MIN_ROWS": "300",
-           "FRAUD_SHADOW_MIN_SECONDS": "0", "FRAUD_SCORER_URL": ""}  # fmt: skip
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    registry.set_alias("champion", "1", actor="test", reason="first champion")
-    return Release(platform, registry)
 
 
 def test_shadow_verdict_opens_the_canary_or_rejects_the_challenger(release: Release) -> None:

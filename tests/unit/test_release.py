@@ -64,6 +64,8 @@ def test_stage_health_advances_waits_and_rolls_back() -> None:
     fpr = evaluate_stage(_sample(fpr=0.2, fpr_labels=500), PLAN)
     assert fpr.verdict == "rollback" and "FPR 20.00% > 15%" in fpr.summary
     assert evaluate_stage(_sample(fpr=0.2, fpr_labels=5), PLAN).verdict == "advance"
+    certain = evaluate_stage(_sample(canary_blocks=1000, champion_blocks=0), PLAN)
+    assert certain.verdict == "rollback" and certain.figures["decline_z"] is None
 
 
 def _shadow(**overrides) -> ShadowFigures:
