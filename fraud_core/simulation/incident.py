@@ -189,10 +189,20 @@ def plot_monthly_fpr(reports: list[IncidentReport], path: Path) -> Path:
     show_default=True,
     help="Seed of the world (repeat for several).",
 )
-@click.option("--tx-per-day", type=click.IntRange(500), default=5_000, show_default=True,
-              help="Payments a day in the simulated world.")
-@click.option("--trees", type=click.IntRange(10), default=200, show_default=True,
-              help="Trees of the XGBoost recipe (the case study's: 200).")
+@click.option(
+    "--tx-per-day",
+    type=click.IntRange(500),
+    default=5_000,
+    show_default=True,
+    help="Payments a day in the simulated world.",
+)
+@click.option(
+    "--trees",
+    type=click.IntRange(10),
+    default=200,
+    show_default=True,
+    help="Trees of the XGBoost recipe (the case study's: 200).",
+)
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
