@@ -158,10 +158,11 @@ def _regions(countries: np.ndarray) -> np.ndarray:
 
 
 def _epoch_seconds(values: Any) -> np.ndarray:
+    """Whole UTC seconds since the epoch, whatever the resolution of the timestamps."""
     import pandas as pd
 
-    times = pd.to_datetime(pd.Series(values), utc=True)
-    return (times.astype("int64") // 10**9).to_numpy(dtype=np.float64)
+    times = pd.to_datetime(pd.Series(values), utc=True).dt.as_unit("ns")
+    return (times.astype("int64").to_numpy() // 10**9).astype(np.float64)
 
 
 def _featurize_columns(cols: Mapping[str, Any], epoch: np.ndarray) -> np.ndarray:
@@ -225,10 +226,12 @@ def featurize_frame(df: pd.DataFrame) -> np.ndarray:
     missing = [c for c in _INPUT_COLUMNS if c not in df.columns and c not in _OPTIONAL]
     if missing:
         raise ValueError(f"transactions frame lacks columns {missing}")
-    cols = {k: df[k].to_numpy() for k in _INPUT_COLUMNS if k not in _OPTIONAL}
+    import pandas as pd
+
+    cols = {k: df[k].to_numpy() for k in _INPUT_COLUMNS if k not in (*_OPTIONAL, "event_time")}
     for k in _OPTIONAL:
         values = df[k].tolist() if k in df.columns else [None] * len(df)
-        cols[k] = [None if v is None or v != v else v for v in values]  # NaN -> None
+        cols[k] = [None if pd.isna(v) else v for v in values]
     return _featurize_columns(cols, _epoch_seconds(df["event_time"]))
 
 

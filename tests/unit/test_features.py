@@ -136,3 +136,16 @@ def test_stored_dicts_round_trip():
 def test_threshold_segment():
     assert threshold_segment(5, 1200) == "small|established"
     assert threshold_segment(1000, 3) == "large|new"
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "ms", "s"])
+def test_frame_timestamps_of_any_resolution_and_nullable_columns(unit):
+    rows = [
+        tx(event_time=datetime(2025, 3, 1, 22, 30, tzinfo=UTC), device_age_days=d)
+        for d in (0, None)
+    ]
+    frame = pd.DataFrame([r.model_dump() for r in rows])
+    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True).dt.as_unit(unit)
+    frame["device_age_days"] = frame["device_age_days"].astype("Int64")  # nullable: <NA>
+    frame["wallet_provider"] = frame["wallet_provider"].astype("string")
+    np.testing.assert_array_equal(featurize_frame(frame), featurize_many(rows))
