@@ -117,6 +117,8 @@ def test_healthy_canary_walks_every_stage_then_is_promoted(release: Release) -> 
 
 
 def test_unhealthy_canary_is_rolled_back_and_never_released_again(release: Release) -> None:
+    import dagster as dg
+
     from fraud_core import release_ops
     from fraud_core.registry import RegistryError
 
@@ -126,7 +128,17 @@ def test_unhealthy_canary_is_rolled_back_and_never_released_again(release: Relea
     store.insert_predictions(served("champion", "1", 400, 0.03))
     assert release.tick("canary_health_sensor").skip_message.startswith("canary 3 at 10%: wait")
     store.insert_predictions(served("canary", "3", 200, 0.6))
+    request = release.step_request("canary_health_sensor")
+    config = request.run_config["ops"]["rollback_release"]["config"]
+    broken = dg.RunRequest(
+        run_key=request.run_key,
+        job_name="rollback",
+        run_config={"ops": {"rollback_release": {"config": {**config, "version": "99"}}}},
+        tags=request.tags,
+    )
+    assert not release.run(broken).success  # a failed attempt must not block the rollback
     request, result = release.step("canary_health_sensor")
+    assert request.run_key.endswith(":retry1")
     assert request.job_name == "rollback" and result.success
     assert registry.aliases() == {"champion": "1"} and registry.canary_percent() == 0
     assert registry.is_rejected("3")

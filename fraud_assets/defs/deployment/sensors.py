@@ -2,10 +2,13 @@
 
 Both read the registry (aliases and the version's stage tags) and the store, and request at
 most one run per triggering state (run_key: version + stage start), deduplicated by hand as
-well so that `build_sensor_context` evaluations behave like the daemon.
+well so that `build_sensor_context` evaluations behave like the daemon. A failed run blocks its
+run_key for good, so a failed attempt is retried under `<key>:retry<n>` (a rollback must not
+be lost to one failure).
 """
 
 import json
+import logging
 
 import dagster as dg
 
@@ -18,7 +21,21 @@ from fraud_assets.defs.deployment.jobs import (
 from fraud_assets.defs.deployment.settings import ReleaseSettings
 from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
 from fraud_assets.resources import Clock, FeedbackStoreResource, RegistryResource
-from fraud_assets.retraining_state import run_key_used
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+def _free_key(instance: dg.DagsterInstance, key: str) -> str | None:
+    """`key`, or its next retry key after failed runs; None while one is in flight or done."""
+    for attempt in range(MAX_ATTEMPTS):
+        candidate = key if attempt == 0 else f"{key}:retry{attempt}"
+        runs = instance.get_runs(dg.RunsFilter(tags={"dagster/run_key": candidate}), limit=1)
+        if not runs:
+            return candidate
+        if runs[0].status != dg.DagsterRunStatus.FAILURE:
+            return None
+    return None
 
 
 def _request(sensor: str, job: str, run_key: str, reason: str, run_config: dict):
@@ -59,9 +76,9 @@ def shadow_ready_sensor(
             f"version {version} shadowed {rows} of {plan.shadow_min_rows} rows in "
             f"{elapsed:.0f} of {plan.shadow_min_seconds:.0f} s"
         )
-    run_key = f"shadow:{version}:{since.isoformat()}"
-    if run_key_used(context.instance, run_key):
-        return dg.SkipReason(f"a run for {run_key} already exists")
+    run_key = _free_key(context.instance, f"shadow:{version}:{since.isoformat()}")
+    if run_key is None:
+        return dg.SkipReason(f"version {version}: a shadow evaluation ran or is running")
     reason = f"version {version} shadowed {rows} rows over {elapsed:.0f} s"
     config = {"ops": {"canary_release": {"config": {"reason": f"shadow passed: {reason}"}}}}
     return _request("shadow_ready_sensor", "release_start", run_key, reason, config)
@@ -111,12 +128,15 @@ def canary_health_sensor(
         run_key = f"{job}:{stage_key}"
         op = "promoted_model" if job == "promotion" else "canary_release"
         run_config = {"ops": {op: {"config": {"reason": reason, "figures": figures}}}}
-    if run_key_used(context.instance, run_key):
-        return dg.SkipReason(f"a run for {run_key} already exists")
-    return _request("canary_health_sensor", job, run_key, reason, run_config)
+    free = _free_key(context.instance, run_key)
+    if free is None:
+        return dg.SkipReason(f"a run for {run_key} ran or is running")
+    return _request("canary_health_sensor", job, free, reason, run_config)
 
 
 def _stage_sample(store, scorer_url: str, version: str, since, clock: Clock):
+    import httpx
+
     from fraud_core.release import StageSample
     from fraud_core.release_data import canary_fpr, decision_counts, scorer_signals
 
@@ -124,7 +144,10 @@ def _stage_sample(store, scorer_url: str, version: str, since, clock: Clock):
     fpr, labelled = canary_fpr(store, since, version)
     requests = errors = p99 = None
     if scorer_url:
-        requests, errors, p99 = scorer_signals(scorer_url, version)
+        try:
+            requests, errors, p99 = scorer_signals(scorer_url, version)
+        except httpx.HTTPError as error:  # judged on the store's figures alone this time
+            log.warning("scorer metrics unavailable at %s: %s", scorer_url, error)
     return StageSample(
         canary_n=counts["canary"][0],
         canary_blocks=counts["canary"][1],
