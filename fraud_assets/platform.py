@@ -114,9 +114,16 @@ def wait_ready(running: list[Service], stopping: Callable[[], bool]) -> None:
 def run() -> int:
     env = platform_env()
     os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "DO_NOT_TRACK")})
-    from fraud_assets.bootstrap import bootstrap
+    from fraud_assets.bootstrap import BootstrapError, bootstrap
 
-    bootstrap(echo=lambda line: print(line, flush=True))
+    try:
+        bootstrap(echo=lambda line: print(line, flush=True))
+    except BootstrapError as err:
+        print(f"bootstrap failed: {err}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted during bootstrap (run it again: each step is idempotent)", flush=True)
+        return 130
     running = services()
     stopping = False
 
