@@ -4,6 +4,8 @@ and latency signals from the scorer's `/metrics`. Read-only; rules live in `frau
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -136,9 +138,38 @@ def flips_by_segment(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
-def scorer_signals(url: str, version: str) -> tuple[int, int, float | None]:
-    """From a scorer's `/metrics`: the canary version's (requests, errors) and the canary's p99
-    latency (upper bucket bound). Counters are since the scorer process started."""
+@dataclass(frozen=True)
+class ScorerCounters:
+    """A scorer's cumulative canary counters (since its process started): the canary version's
+    requests and errors, and the canary latency histogram as (upper bound, cumulative count)."""
+
+    requests: int = 0
+    errors: int = 0
+    buckets: tuple[tuple[float, float], ...] = ()
+
+    def since(self, baseline: ScorerCounters | None) -> ScorerCounters:
+        """The counts added after `baseline` (all of them if the scorer restarted meanwhile)."""
+        if baseline is None or self.requests < baseline.requests:
+            return self
+        before = dict(baseline.buckets)
+        return ScorerCounters(
+            self.requests - baseline.requests,
+            self.errors - baseline.errors,
+            tuple((le, n - before.get(le, 0)) for le, n in self.buckets),
+        )
+
+    def p99(self) -> float | None:
+        """Upper bucket bound of the 99th latency percentile (the largest finite bound when it
+        falls in +Inf: JSON-safe, and past any SLO); None without observations."""
+        total = self.buckets[-1][1] if self.buckets else 0
+        if not total:
+            return None
+        bound = next(bound for bound, count in self.buckets if count >= 0.99 * total)
+        return bound if math.isfinite(bound) else max(b for b, _ in self.buckets[:-1])
+
+
+def scorer_counters(url: str, version: str) -> ScorerCounters:
+    """Read a scorer's `/metrics` for the canary `version`."""
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -154,14 +185,7 @@ def scorer_signals(url: str, version: str) -> tuple[int, int, float | None]:
                     errors += int(s.value) if labels.get("outcome") == "error" else 0
             elif s.name == LATENCY_BUCKET and labels.get("variant") == "canary":
                 buckets.append((float(labels["le"]), s.value))
-    return requests, errors, _quantile(sorted(buckets), 0.99)
-
-
-def _quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
-    total = buckets[-1][1] if buckets else 0
-    if not total:
-        return None
-    return next(bound for bound, count in buckets if count >= q * total)
+    return ScorerCounters(requests, errors, tuple(sorted(buckets)))
 
 
 def shadow_count(store: FeedbackStore, version: str, since: datetime) -> int:

@@ -98,6 +98,7 @@ def test_good_candidate_is_released_stage_by_stage_then_rolled_back_by_hand(
     seen = []
     for percent in (10, 25, 50, 100):
         wait_until(lambda p=percent: server.model()["stage"] == f"canary {p}%", f"{percent}%")
+        assert not release.tick("canary_health_sensor").run_requests  # the stage's baseline
         responses = traffic(server)
         canary = [r for r in responses if r["variant"] == "canary"]
         assert all(r["model_version"] == "2" for r in canary)
@@ -115,6 +116,7 @@ def test_good_candidate_is_released_stage_by_stage_then_rolled_back_by_hand(
     figures = [s["figures"] for s in promote["details"]["stages"]]
     assert [f.get("percent") for f in figures] == [None, 10, 25, 50, 100]
     assert [f["canary_n"] for f in figures[1:]] == seen
+    assert [f["canary_requests"] for f in figures[1:]] == seen  # the stage's own, from /metrics
     assert all(f["error_rate"] == 0 and f["p99_latency_seconds"] <= 0.05 for f in figures[1:])
     print(f"canary predictions per stage {seen}; last stage figures {figures[-1]}")
 
@@ -136,6 +138,7 @@ def test_bad_candidate_is_rolled_back_at_the_first_stage(
     registry = release.registry
     release_ops.set_stage(registry, "3", 10, actor="test", reason="bad candidate on purpose")
     wait_until(lambda: server.model()["stage"] == "canary 10%", "the canary at 10%")
+    assert not release.tick("canary_health_sensor").run_requests  # the stage's baseline
     responses = traffic(server, small=True)
     inside = {f"cust-{i}" for i in range(CUSTOMERS) if routes_to_canary(f"cust-{i}", 10, SALT)}
     saw_3 = {f"cust-{i}" for i, r in enumerate(responses) if r["model_version"] == "3"}
@@ -156,5 +159,6 @@ def test_bad_candidate_is_rolled_back_at_the_first_stage(
     assert stored(release, "3", "canary") == len(saw_3)  # nobody else ever got version 3
     entry = release.platform.store.audit_entries(action="release.rollback")[0]
     assert "canary declines" in entry["reason"] and entry["details"]["figures"]["canary_n"]
+    assert entry["details"]["figures"]["canary_requests"] == len(saw_3)
     print(f"bad canary: declines {blocked}, dropped {took:.2f} s after the rollback run "
           f"({time.monotonic() - finished:.2f} s)")  # fmt: skip

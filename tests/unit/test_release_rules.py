@@ -84,3 +84,17 @@ def test_shadow_verdict() -> None:
     labelled = _shadow(labelled_rows=400, champion_fpr=0.02, challenger_fpr=0.06)
     passed, reasons = judge_shadow(labelled, PLAN)
     assert not passed and reasons[0].startswith("FPR on labelled shadow rows 6.00%")
+
+
+def test_scorer_counters_per_stage_and_p99() -> None:
+    from fraud_core.release_data import ScorerCounters
+
+    inf = float("inf")
+    start = ScorerCounters(100, 1, ((0.001, 90.0), (0.01, 100.0), (inf, 100.0)))
+    now = ScorerCounters(300, 3, ((0.001, 150.0), (0.01, 296.0), (inf, 300.0)))
+    stage = now.since(start)
+    assert (stage.requests, stage.errors) == (200, 2)
+    assert stage.buckets == ((0.001, 60.0), (0.01, 196.0), (inf, 200.0))
+    assert stage.p99() == 0.01  # 198 of 200 fall in +Inf: the largest finite bound stands in
+    assert ScorerCounters(50, 0, ()).since(start) == ScorerCounters(50, 0, ())  # restarted
+    assert ScorerCounters().p99() is None

@@ -9,6 +9,8 @@ be lost to one failure).
 
 import json
 import logging
+from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -21,6 +23,9 @@ from fraud_assets.defs.deployment.jobs import (
 from fraud_assets.defs.deployment.settings import ReleaseSettings
 from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
 from fraud_assets.resources import Clock, FeedbackStoreResource, RegistryResource
+
+if TYPE_CHECKING:
+    from fraud_core.release_data import ScorerCounters
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -103,6 +108,7 @@ def canary_health_sensor(
     from fraud_core import release_ops
     from fraud_core.registry import CANARY
     from fraud_core.release import evaluate_stage
+    from fraud_core.release_data import ScorerCounters
 
     facade = registry.open()
     version = facade.aliases().get(CANARY)
@@ -111,13 +117,20 @@ def canary_health_sensor(
         return dg.SkipReason("no canary is serving")
     plan = release.plan()
     since = release_ops.stage_started(facade, version)
-    sample = _stage_sample(store.open(), release.scorer_url, version, since, clock)
+    stage_key = f"{version}:{percent}:{since.isoformat()}"
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    counters = _scorer_counters(release.scorer_url, version)
+    if counters is not None and cursor.get("stage") != stage_key:
+        cursor = {"stage": stage_key, "baseline": asdict(counters)}  # first tick of the stage
+        context.update_cursor(json.dumps(cursor))
+    baseline = ScorerCounters(**cursor["baseline"]) if cursor.get("baseline") else None
+    in_stage = counters.since(baseline) if counters is not None else None
+    sample = _stage_sample(store.open(), in_stage, version, since, clock)
     health = evaluate_stage(sample, plan)
     context.log.info(f"canary {version} at {percent}%: {health.summary}")
     if health.verdict == "wait":
         return dg.SkipReason(f"canary {version} at {percent}%: {health.summary}")
     figures = json.dumps({**health.figures, "percent": percent}, default=str)
-    stage_key = f"{version}:{percent}:{since.isoformat()}"
     reason = f"canary {version} at {percent}%: {health.summary}"
     if health.verdict == "rollback":
         job, run_key = "rollback", f"rollback:{stage_key}"
@@ -134,29 +147,37 @@ def canary_health_sensor(
     return _request("canary_health_sensor", job, free, reason, run_config)
 
 
-def _stage_sample(store, scorer_url: str, version: str, since, clock: Clock):
+def _scorer_counters(url: str, version: str) -> "ScorerCounters | None":
+    """The scorer's canary counters; None when no scorer is configured or it is unreachable
+    (the stage is then judged on the store's figures alone)."""
     import httpx
 
+    from fraud_core.release_data import scorer_counters
+
+    if not url:
+        return None
+    try:
+        return scorer_counters(url, version)
+    except httpx.HTTPError as error:
+        log.warning("scorer metrics unavailable at %s: %s", url, error)
+        return None
+
+
+def _stage_sample(store, scorer: "ScorerCounters | None", version: str, since, clock: Clock):
     from fraud_core.release import StageSample
-    from fraud_core.release_data import canary_fpr, decision_counts, scorer_signals
+    from fraud_core.release_data import canary_fpr, decision_counts
 
     counts = decision_counts(store, since, version)
     fpr, labelled = canary_fpr(store, since, version)
-    requests = errors = p99 = None
-    if scorer_url:
-        try:
-            requests, errors, p99 = scorer_signals(scorer_url, version)
-        except httpx.HTTPError as error:  # judged on the store's figures alone this time
-            log.warning("scorer metrics unavailable at %s: %s", scorer_url, error)
     return StageSample(
         canary_n=counts["canary"][0],
         canary_blocks=counts["canary"][1],
         champion_n=counts["champion"][0],
         champion_blocks=counts["champion"][1],
         elapsed_seconds=(clock.current() - since).total_seconds(),
-        canary_requests=requests,
-        canary_errors=errors,
-        p99_latency_seconds=p99,
+        canary_requests=scorer.requests if scorer else None,
+        canary_errors=scorer.errors if scorer else None,
+        p99_latency_seconds=scorer.p99() if scorer else None,
         fpr=fpr,
         fpr_labels=labelled,
     )
