@@ -192,6 +192,9 @@ class ShadowFigures:
     labelled_rows: int = 0
     champion_fpr: float | None = None
     challenger_fpr: float | None = None
+    champion_recall: float | None = None
+    challenger_recall: float | None = None
+    """Share blocked of the fraud-labelled rows (biased: a blocked fraud is rarely reported)."""
     champion_fpr_estimate: float | None = None
     challenger_fpr_estimate: float | None = None
 

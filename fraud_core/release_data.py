@@ -101,15 +101,15 @@ def shadow_frame(store: FeedbackStore, version: str, since: datetime) -> pd.Data
 
 
 def shadow_figures(frame: pd.DataFrame) -> ShadowFigures:
-    """Agreement, decline rates, FPR on the legit-labelled rows, label-free FPR estimates."""
+    """Agreement, decline rates, FPR and recall on the labelled rows, label-free FPR estimates."""
     from fraud_core.evaluation import estimate_without_labels
 
     served, shadow = frame["decision"] == "block", frame["shadow_decision"] == "block"
-    legit = frame["label"] == "legit"
+    legit, fraud = frame["label"] == "legit", frame["label"] == "fraud"
     amounts = frame["amount_usd"].to_numpy()
     mine = estimate_without_labels(frame["shadow_score"].to_numpy(), shadow.to_numpy(), amounts)
     theirs = estimate_without_labels(frame["score"].to_numpy(), served.to_numpy(), amounts)
-    n_legit = int(legit.sum())
+    n_legit, n_fraud = int(legit.sum()), int(fraud.sum())
     return ShadowFigures(
         rows=len(frame),
         agreement_rate=float((served == shadow).mean()),
@@ -118,6 +118,8 @@ def shadow_figures(frame: pd.DataFrame) -> ShadowFigures:
         labelled_rows=int(frame["label"].notna().sum()),
         champion_fpr=float(served[legit].mean()) if n_legit else None,
         challenger_fpr=float(shadow[legit].mean()) if n_legit else None,
+        champion_recall=float(served[fraud].mean()) if n_fraud else None,
+        challenger_recall=float(shadow[fraud].mean()) if n_fraud else None,
         champion_fpr_estimate=theirs.fpr,
         challenger_fpr_estimate=mine.fpr,
     )

@@ -64,10 +64,25 @@ def test_shadow_verdict_opens_the_canary_or_rejects_the_challenger(release: Rele
     rows = served("champion", "1", 400, 0.03)
     store.insert_predictions(rows)
     store.insert_shadow_predictions(shadowed(rows, "2", 0.035))
+    now = datetime.now(UTC)
+    store.upsert_labels(
+        [
+            {
+                "transaction_id": r["transaction_id"],
+                "label": label,
+                "source": "dispute",
+                "reported_at": now,
+            }
+            for rows_, label in ((rows[:10], "fraud"), (rows[100:300], "legit"))
+            for r in rows_
+        ]  # fmt: skip
+    )
     _, result = release.step("shadow_ready_sensor")
     assert result.success
     shadow = release.platform.metadata("shadow_evaluation")
     assert shadow["shadow_passed"] and shadow["agreement_rate"] > 0.9
+    assert shadow["labelled_rows"] == 210 and shadow["champion_fpr"] == 0.0
+    assert shadow["champion_recall"] == shadow["challenger_recall"] == 1.0
     assert registry.aliases() == {"champion": "1", "canary": "2"}
     assert registry.canary_percent() == 10
     assert registry.get_version("2").tags["release_stage"] == "canary 10%"
