@@ -9,11 +9,11 @@ and add one line here.
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import entry_points
 
 import click
 
 COMMANDS = {
-    "bootstrap": "fraud_core.commands.bootstrap:bootstrap",
     "simulate": "fraud_core.commands.simulate:simulate",
     "seed": "fraud_core.commands.seed:seed",
     "status": "fraud_core.commands.status:status",
@@ -26,16 +26,27 @@ COMMANDS = {
 """Command name -> "module:attribute" of its click command or group."""
 
 
+PLUGIN_GROUP = "fraudops.commands"
+"""Entry-point group through which the packages above fraud_core (the Dagster code location's
+`bootstrap`) add commands, so that fraud_core never imports them."""
+
+
+def _targets() -> dict[str, str]:
+    plugins = {ep.name: ep.value for ep in entry_points(group=PLUGIN_GROUP)}
+    return {**plugins, **COMMANDS}
+
+
 class LazyGroup(click.Group):
     """A click group whose commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*COMMANDS, *super().list_commands(ctx)})
+        return sorted({*_targets(), *super().list_commands(ctx)})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
+        target = _targets().get(cmd_name)
+        if target is None:
             return super().get_command(ctx, cmd_name)
-        module, attribute = COMMANDS[cmd_name].split(":")
+        module, attribute = target.split(":")
         return getattr(importlib.import_module(module), attribute)
 
 

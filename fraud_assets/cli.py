@@ -1,4 +1,7 @@
-"""`fraudops bootstrap`: a working platform from an empty one (idempotent)."""
+"""`fraudops bootstrap`: a working platform from an empty one (idempotent).
+
+Registered through the `fraudops.commands` entry point (pyproject), so fraud_core stays free
+of Dagster."""
 
 from __future__ import annotations
 
@@ -31,7 +34,6 @@ def bootstrap(days: int, tx_per_day: int, seed: int) -> None:
     """Seed a simulated pre-drift history into an empty store, then train and promote the
     first champion through the Dagster retraining job (gate included). Does nothing that is
     already done: a seeded store is kept, an existing champion stays."""
-    # fraud_core never imports Dagster: the step lives in the code location, loaded on use.
     from fraud_assets.bootstrap import BootstrapError
     from fraud_assets.bootstrap import bootstrap as run_bootstrap
 
