@@ -42,7 +42,8 @@ def _number(name: str, default: float, low: float, high: float | None = None) ->
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not a number") from None
     if value < low or (high is not None and value > high):
-        raise ValueError(f"{name}={raw!r} is outside [{low}, {high if high is not None else ''}]")
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name}={raw!r}: must be {bounds}")
     return value
 
 

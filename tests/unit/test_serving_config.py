@@ -1,0 +1,41 @@
+"""Scorer configuration from the environment: documented defaults, refused nonsense."""
+
+from pathlib import Path
+
+import pytest
+
+from fraud_serving.config import ServingConfig
+
+KNOBS = (
+    "FRAUD_REGISTRY_POLL_SECONDS", "FRAUD_EXPLORATION_RATE", "FRAUD_EXPLORATION_MAX_AMOUNT_USD",
+    "FRAUD_CANARY_SALT", "FRAUD_LOG_BATCH_SIZE", "FRAUD_LOG_FLUSH_SECONDS",
+    "FRAUD_LOG_RETRY_SECONDS", "FRAUD_SPOOL_DIR", "FRAUD_SCORER_WORKERS", "FRAUD_MAX_BODY_BYTES",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in KNOBS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FRAUD_VAR_DIR", str(tmp_path))
+
+
+def test_defaults(tmp_path: Path) -> None:
+    config = ServingConfig.from_env()
+    assert config.exploration_rate == 0.0 and config.poll_seconds == 10.0
+    assert config.spool_dir == tmp_path / "spool" and config.workers == 2
+
+
+def test_values_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRAUD_EXPLORATION_RATE", "0.02")
+    monkeypatch.setenv("FRAUD_LOG_BATCH_SIZE", "100")
+    monkeypatch.setenv("FRAUD_SPOOL_DIR", "/tmp/elsewhere")
+    config = ServingConfig.from_env()
+    assert (config.exploration_rate, config.log_batch_size) == (0.02, 100)
+    assert config.spool_dir == Path("/tmp/elsewhere")
+    monkeypatch.setenv("FRAUD_EXPLORATION_RATE", "1.5")
+    with pytest.raises(ValueError, match="FRAUD_EXPLORATION_RATE"):
+        ServingConfig.from_env()
+    monkeypatch.setenv("FRAUD_EXPLORATION_RATE", "often")
+    with pytest.raises(ValueError, match="not a number"):
+        ServingConfig.from_env()
