@@ -23,18 +23,20 @@ if TYPE_CHECKING:
 
 
 def decision_counts(
-    store: FeedbackStore, since: datetime, canary_version: str
+    store: FeedbackStore,
+    since: datetime,
+    canary_version: str,
+    champion_since: datetime | None = None,
 ) -> dict[str, tuple[int, int]]:
-    """Variant -> (predictions, blocks) scored since `since`; the canary counted for its
-    version only (a previous canary's rows never count for the next)."""
+    """Variant -> (predictions, blocks): the canary's (its version only: a previous canary's
+    rows never count for the next) since `since`, the champion's since `champion_since`
+    (default `since`; earlier at 100 %, when the champion serves nobody)."""
     p = predictions.c
     blocks = func.sum(case((p.decision == "block", 1), else_=0))
-    stmt = (
-        select(p.variant, func.count(), blocks)
-        .where(p.scored_at >= to_utc(since))
-        .where((p.variant == "champion") | (p.model_version == canary_version))
-        .group_by(p.variant)
-    )
+    canary = (p.variant == "canary") & (p.model_version == canary_version)
+    canary &= p.scored_at >= to_utc(since)
+    champion = (p.variant == "champion") & (p.scored_at >= to_utc(champion_since or since))
+    stmt = select(p.variant, func.count(), blocks).where(canary | champion).group_by(p.variant)
     with store.engine.connect() as conn:
         found = {variant: (int(n), int(b or 0)) for variant, n, b in conn.execute(stmt)}
     return {v: found.get(v, (0, 0)) for v in ("champion", "canary")}

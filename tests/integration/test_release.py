@@ -117,8 +117,7 @@ def test_healthy_canary_walks_every_stage_then_is_promoted(release: Release) -> 
         assert registry.canary_percent() == following
         figures = release.platform.metadata("canary_release")["previous_stage_figures"]
         assert figures["percent"] == percent and figures["canary_n"] == 250
-    store.insert_predictions(served("canary", "2", 250, 0.03))
-    store.insert_predictions(served("champion", "1", 50, 0.03))
+    store.insert_predictions(served("canary", "2", 250, 0.03))  # 100 %: no champion traffic
     request, result = release.step("canary_health_sensor")
     assert request.job_name == "promotion" and result.success
     assert registry.aliases() == {"champion": "2", "previous": "1"}
@@ -127,6 +126,7 @@ def test_healthy_canary_walks_every_stage_then_is_promoted(release: Release) -> 
     stages = promote["details"]["stages"]
     assert [s["percent"] for s in stages] == [10, 25, 50, 100, "champion"]
     assert stages[-1]["figures"]["canary_n"] == 250
+    assert stages[-1]["figures"]["champion_n"] == 1500  # compared with the release's champion rows
     assert registry.get_version("2").tags["release_stage"] == "champion"
     assert release.tick("canary_health_sensor").skip_message == "no canary is serving"
 

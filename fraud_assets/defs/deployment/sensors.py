@@ -10,6 +10,7 @@ be lost to one failure).
 import json
 import logging
 from dataclasses import asdict
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -125,7 +126,10 @@ def canary_health_sensor(
         context.update_cursor(json.dumps(cursor))
     baseline = ScorerCounters(**cursor["baseline"]) if cursor.get("baseline") else None
     in_stage = counters.since(baseline) if counters is not None else None
-    sample = _stage_sample(store.open(), in_stage, version, since, clock)
+    # At the last stage the champion serves nobody: compare with its rows since the release began
+    history = release_ops.stage_history(facade, version) if percent == plan.stages[-1] else []
+    champion_since = datetime.fromisoformat(history[0]["at"]) if history else since
+    sample = _stage_sample(store.open(), in_stage, version, (since, champion_since), clock)
     health = evaluate_stage(sample, plan)
     context.log.info(f"canary {version} at {percent}%: {health.summary}")
     if health.verdict == "wait":
@@ -163,11 +167,13 @@ def _scorer_counters(url: str, version: str) -> "ScorerCounters | None":
         return None
 
 
-def _stage_sample(store, scorer: "ScorerCounters | None", version: str, since, clock: Clock):
+def _stage_sample(store, scorer: "ScorerCounters | None", version: str, windows, clock: Clock):
+    """`windows`: (stage start, start of the champion's comparison rows)."""
     from fraud_core.release import StageSample
     from fraud_core.release_data import canary_fpr, decision_counts
 
-    counts = decision_counts(store, since, version)
+    since, champion_since = windows
+    counts = decision_counts(store, since, version, champion_since)
     fpr, labelled = canary_fpr(store, since, version)
     return StageSample(
         canary_n=counts["canary"][0],
