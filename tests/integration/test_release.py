@@ -88,8 +88,11 @@ def test_shadow_verdict_opens_the_canary_or_rejects_the_challenger(release: Rele
     assert registry.get_version("2").tags["release_stage"] == "canary 10%"
     assert not release.tick("shadow_ready_sensor").run_requests  # canary now, not shadow
 
-    registry.clear_alias("canary", actor="test", reason="next case")
     release_ops.start_shadow(registry, "3", actor="test", reason="gate passed")
+    store.insert_shadow_predictions(shadowed(served("champion", "1", 400, 0.03), "3", 0.03))
+    skipped = release.tick("shadow_ready_sensor").skip_message
+    assert skipped == "the canary release of version 2 is in progress"
+    registry.clear_alias("canary", actor="test", reason="next case")
     rows = served("champion", "1", 400, 0.03)
     store.insert_predictions(rows)
     store.insert_shadow_predictions(shadowed(rows, "3", 0.5))

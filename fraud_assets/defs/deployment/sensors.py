@@ -73,6 +73,8 @@ def shadow_ready_sensor(
     version = aliases.get(CHALLENGER)
     if version is None or aliases.get(CANARY) == version:
         return dg.SkipReason("no challenger in shadow")
+    if CANARY in aliases:  # one release at a time: the challenger keeps shadowing meanwhile
+        return dg.SkipReason(f"the canary release of version {aliases[CANARY]} is in progress")
     plan = release.plan()
     since = release_ops.stage_started(facade, version)
     elapsed = (clock.current() - since).total_seconds()
