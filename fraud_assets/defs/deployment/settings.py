@@ -1,6 +1,8 @@
-"""The release plan as a resource (`release`), bound to FRAUD_RELEASE_* variables.
+"""The release plan as a resource (`release`): FRAUD_RELEASE_STAGES ("10,25,50,100"),
+FRAUD_SHADOW_MIN_ROWS / _SECONDS, FRAUD_STAGE_MIN_SECONDS / _SAMPLES, FRAUD_SCORER_URL.
 
-Durations and sample sizes are configurable so that tests and demos release in seconds.
+A variable set when the definitions load is an `EnvVar`; one left unset takes the plan's
+default. Durations and sample sizes are configurable so that tests and demos release in seconds.
 """
 
 from __future__ import annotations
@@ -45,9 +47,13 @@ class ReleaseSettings(dg.ConfigurableResource):
         )
 
 
-def _env(name: str, default: object) -> str:
-    os.environ.setdefault(name, str(default))
-    return name
+def _env(name: str, default: str) -> str | dg.EnvVar:
+    """`EnvVar(name)` when the variable is set, else the default (no env mutation)."""
+    return dg.EnvVar(name) if name in os.environ else default
+
+
+def _int_env(name: str, default: int) -> int | dg.EnvVar:
+    return dg.EnvVar.int(name) if name in os.environ else default
 
 
 @dg.definitions
@@ -55,20 +61,16 @@ def release_resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "release": ReleaseSettings(
-                stages=dg.EnvVar(_env("FRAUD_RELEASE_STAGES", ReleaseSettings().stages)),
-                shadow_min_rows=dg.EnvVar.int(
-                    _env("FRAUD_SHADOW_MIN_ROWS", _DEFAULT.shadow_min_rows)
+                stages=_env("FRAUD_RELEASE_STAGES", ReleaseSettings().stages),
+                shadow_min_rows=_int_env("FRAUD_SHADOW_MIN_ROWS", _DEFAULT.shadow_min_rows),
+                shadow_min_seconds=_int_env(
+                    "FRAUD_SHADOW_MIN_SECONDS", int(_DEFAULT.shadow_min_seconds)
                 ),
-                shadow_min_seconds=dg.EnvVar.int(
-                    _env("FRAUD_SHADOW_MIN_SECONDS", int(_DEFAULT.shadow_min_seconds))
+                stage_min_seconds=_int_env(
+                    "FRAUD_STAGE_MIN_SECONDS", int(_DEFAULT.stage_min_seconds)
                 ),
-                stage_min_seconds=dg.EnvVar.int(
-                    _env("FRAUD_STAGE_MIN_SECONDS", int(_DEFAULT.stage_min_seconds))
-                ),
-                stage_min_samples=dg.EnvVar.int(
-                    _env("FRAUD_STAGE_MIN_SAMPLES", _DEFAULT.stage_min_samples)
-                ),
-                scorer_url=dg.EnvVar(_env("FRAUD_SCORER_URL", "")),
+                stage_min_samples=_int_env("FRAUD_STAGE_MIN_SAMPLES", _DEFAULT.stage_min_samples),
+                scorer_url=_env("FRAUD_SCORER_URL", ""),
             )
         }
     )
