@@ -143,18 +143,15 @@ FEATURE_SPEC = FeatureSpec(
 )
 
 
-def _onehot(values: np.ndarray, vocabulary: Sequence[str], other: bool) -> list[np.ndarray]:
-    columns = [values == v for v in vocabulary]
-    if other:
-        known = np.zeros(len(values), dtype=bool)
-        for column in columns:
-            known |= column
-        columns.append(~known & (values != None))  # noqa: E711 (elementwise on object arrays)
-    return columns
-
-
-def _regions(countries: np.ndarray) -> np.ndarray:
-    return np.array([COUNTRY_REGION.get(c, "other") for c in countries], dtype=object)
+def _onehot_index(
+    prefix: str, vocabulary: Sequence[str], other: bool, key: Mapping[str, str] | None = None
+) -> tuple[dict[str, int], int | None]:
+    """(input column, value -> feature index, index of `other` or None) of a one-hot group;
+    `key` maps an input value to its vocabulary entry first (countries -> regions)."""
+    index = {v: FEATURE_NAMES.index(f"{prefix}_{v}") for v in vocabulary}
+    if key is not None:
+        index = {value: index[entry] for value, entry in key.items() if entry in index}
+    return index, (FEATURE_NAMES.index(f"{prefix}_other") if other else None)
 
 
 def _epoch_seconds(values: Any) -> np.ndarray:
@@ -181,7 +178,8 @@ def _featurize_columns(cols: Mapping[str, Any], epoch: np.ndarray) -> np.ndarray
     device_missing = np.isnan(device_age)
     hour = (epoch % SECONDS_PER_DAY) / 3600.0
     weekday = ((epoch // SECONDS_PER_DAY) + 3) % 7  # 1970-01-01 was a Thursday (Monday = 0)
-    columns = [
+    out = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
+    numeric = (
         amount_usd,
         np.log1p(amount_usd),
         np.log1p(account_age),
@@ -194,14 +192,24 @@ def _featurize_columns(cols: Mapping[str, Any], epoch: np.ndarray) -> np.ndarray
         np.where(device_missing, -1.0, np.log1p(np.nan_to_num(device_age))),
         device_missing,
         ~device_missing & (np.nan_to_num(device_age, nan=1e9) < 1),
-        *_onehot(obj["payment_method"], PAYMENT_METHODS, other=False),
-        *_onehot(obj["wallet_provider"], WALLETS, other=True),
-        *_onehot(obj["channel"], CHANNELS, other=False),
-        *_onehot(_regions(obj["customer_country"]), REGIONS, other=True),
-        *_onehot(_regions(obj["merchant_country"]), REGIONS, other=True),
-        *_onehot(obj["merchant_category"], MERCHANT_CATEGORIES, other=True),
-    ]
-    return np.column_stack(columns).astype(np.float32, copy=False)
+    )
+    for i, column in enumerate(numeric):
+        out[:, i] = column
+    for column, (index, other) in _ONE_HOT.items():
+        hot = [index.get(v, other) if v is not None else None for v in obj[column]]
+        rows = [r for r, h in enumerate(hot) if h is not None]
+        out[rows, [hot[r] for r in rows]] = 1.0
+    return out
+
+
+_ONE_HOT = {  # input column -> (value -> feature index, index of `other`)
+    "payment_method": _onehot_index("pm", PAYMENT_METHODS, other=False),
+    "wallet_provider": _onehot_index("wallet", WALLETS, other=True),
+    "channel": _onehot_index("channel", CHANNELS, other=False),
+    "customer_country": _onehot_index("customer_region", REGIONS, other=True, key=COUNTRY_REGION),
+    "merchant_country": _onehot_index("merchant_region", REGIONS, other=True, key=COUNTRY_REGION),
+    "merchant_category": _onehot_index("mcc", MERCHANT_CATEGORIES, other=True),
+}
 
 
 def featurize(tx: Transaction) -> np.ndarray:
