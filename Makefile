@@ -3,13 +3,14 @@ SHELL := /bin/bash
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 export DO_NOT_TRACK := 1
 export BENTOML_DO_NOT_TRACK := true
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+export PATH := $(dir $(UV)):$(PATH)  # `bentoml build` (and its test) calls uv by name
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format bench audit-ui install uv clean
 
-uv:
-	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv
+uv:  # a machine without uv gets it from PyPI into .tools/ (no user or system site needed)
+	@[ -x "$(UV)" ] || python3 -m pip install --quiet --target $(CURDIR)/.tools uv
 
 install: uv
 	@$(UV) sync --locked --quiet
