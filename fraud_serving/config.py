@@ -18,6 +18,13 @@ Knobs (defaults in brackets):
   disk while the database is unreachable.
 - ``FRAUD_SCORER_WORKERS`` [2]: BentoML worker processes.
 - ``FRAUD_MAX_BODY_BYTES`` [4 MiB]: larger request bodies get 413.
+- ``FRAUD_ACCESS_LOG`` [0]: BentoML's access log line per request. Off because every scored
+  transaction is already a row of the prediction log, and the line cost about a fifth of the
+  server's CPU per request (`benchmarks/serving.py`). BentoML's request metrics stay on.
+- ``FRAUD_TRACE_SCORING`` [0]: OpenTelemetry spans for ``/score`` and ``/score_batch``. BentoML
+  samples no traces unless its ``tracing`` config says so, yet its middleware still built an
+  unsampled span per request (a quarter of the per-request CPU, and the GC pressure behind the
+  p99); set 1 together with that config to trace scoring. Other endpoints are always traced.
 
 From ``fraud_core.settings``: ``FRAUD_DB_URL`` (feedback store), ``MLFLOW_TRACKING_URI``
 (registry), ``FRAUD_API_KEY`` (bearer key of ``POST /feedback``; unset means every feedback
@@ -47,6 +54,17 @@ def _number(name: str, default: float, low: float, high: float | None = None) ->
     return value
 
 
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r}: must be 1 or 0 (true/false)")
+
+
 @dataclass(frozen=True)
 class ServingConfig:
     """Everything the scorer reads from its environment (see the module docstring)."""
@@ -62,6 +80,8 @@ class ServingConfig:
     spool_dir: Path = Path("var/spool")
     workers: int = 2
     max_body_bytes: int = 4 * 1024 * 1024
+    access_log: bool = False
+    trace_scoring: bool = False
 
     @classmethod
     def from_env(cls) -> ServingConfig:
@@ -79,4 +99,6 @@ class ServingConfig:
             spool_dir=Path(spool) if spool else settings.var_dir / "spool",
             workers=int(_number("FRAUD_SCORER_WORKERS", 2, 1, 64)),
             max_body_bytes=int(_number("FRAUD_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024)),
+            access_log=_flag("FRAUD_ACCESS_LOG", False),
+            trace_scoring=_flag("FRAUD_TRACE_SCORING", False),
         )

@@ -58,6 +58,8 @@ FeedbackBody = Annotated[
         }
     ),
 ]
+# Regular expressions searched in the request URL by BentoML's OpenTelemetry middleware.
+UNTRACED_URLS = [r"/score(_batch)?/?(\?|$)"]
 NOT_READY = {"error": "not ready: no champion model or threshold policy loaded yet"}
 
 
@@ -66,6 +68,8 @@ NOT_READY = {"error": "not ready: no champion model or threshold policy loaded y
     workers=CONFIG.workers,
     traffic={"timeout": 30, "max_concurrency": 1024},
     http={"port": 3001},
+    logging={"access": {"enabled": CONFIG.access_log}},
+    tracing={} if CONFIG.trace_scoring else {"excluded_urls": UNTRACED_URLS},
 )
 class FraudScorer:
     """Champion, canary and shadow models behind one HTTP face; state lives in `Scorer`."""

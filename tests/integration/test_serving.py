@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -42,6 +43,7 @@ class Served:
     store: FeedbackStore
     registry: ModelRegistry
     mlflow_db: Path
+    registry_models: Any
 
     def query(self, sql: str, **params: object) -> list[tuple]:
         with self.store.engine.connect() as conn:
@@ -66,7 +68,7 @@ def served(serving_models, module_scorer_factory, tmp_path_factory) -> Served:  
         },
         workers=2,
     )
-    return Served(server, store, registry, folder / "mlflow.db")
+    return Served(server, store, registry, folder / "mlflow.db", serving_models)
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
@@ -144,6 +146,44 @@ def test_log_shadow_rows_and_metrics_across_workers(served: Served) -> None:
     assert not any(v.startswith(("tx-", "again-", "cust-")) for v in labels), "id as a label"
     log = server.log_path.read_text()
     assert "fraud_scorer:1]" in log and "fraud_scorer:2]" in log, "both workers served"
+
+
+def test_scoring_is_neither_access_logged_nor_traced_by_default(served: Served) -> None:
+    """FRAUD_ACCESS_LOG and FRAUD_TRACE_SCORING are off: /score gets no access-log line and
+    no span (BentoML sets X-BentoML-Request-ID from the span); /feedback keeps its span."""
+    scored = served.server.client.post("/score", json=transaction(90_001, transaction_id="q-1"))
+    assert scored.status_code == 200
+    assert "x-bentoml-request-id" not in scored.headers
+    feedback = served.server.client.post(
+        "/feedback",
+        json=label("tx-never-scored"),
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    assert feedback.status_code == 422 and "x-bentoml-request-id" in feedback.headers
+    assert "path=/score" not in served.server.log_tail(400)
+
+
+def test_access_log_and_scoring_spans_can_be_turned_on(
+    served: Served,
+    module_scorer_factory,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    registry = registry_copy(served.registry_models, tmp_path, served.store)
+    registry.set_alias("champion", "1", **ACTOR)
+    server = module_scorer_factory.start(
+        {
+            "FRAUD_DB_URL": f"sqlite:///{tmp_path / 'fraud.db'}",
+            "MLFLOW_TRACKING_URI": registry.tracking_uri,
+            "FRAUD_ACCESS_LOG": "1",
+            "FRAUD_TRACE_SCORING": "1",
+        }
+    )
+    try:
+        scored = server.client.post("/score", json=transaction(90_002, transaction_id="q-2"))
+        assert scored.status_code == 200 and "x-bentoml-request-id" in scored.headers
+        wait_until(lambda: "path=/score" in server.log_tail(400), what="an access-log line")
+    finally:
+        server.stop()
 
 
 def label(tid: str, source: str = "api", value: str = "fraud") -> dict:

@@ -10,6 +10,7 @@ KNOBS = (
     "FRAUD_REGISTRY_POLL_SECONDS", "FRAUD_EXPLORATION_RATE", "FRAUD_EXPLORATION_MAX_AMOUNT_USD",
     "FRAUD_CANARY_SALT", "FRAUD_LOG_BATCH_SIZE", "FRAUD_LOG_FLUSH_SECONDS",
     "FRAUD_LOG_RETRY_SECONDS", "FRAUD_SPOOL_DIR", "FRAUD_SCORER_WORKERS", "FRAUD_MAX_BODY_BYTES",
+    "FRAUD_ACCESS_LOG", "FRAUD_TRACE_SCORING",
 )  # fmt: skip
 
 
@@ -24,6 +25,7 @@ def test_defaults(tmp_path: Path) -> None:
     config = ServingConfig.from_env()
     assert config.exploration_rate == 0.0 and config.poll_seconds == 10.0
     assert config.spool_dir == tmp_path / "spool" and config.workers == 2
+    assert config.access_log is False and config.trace_scoring is False
 
 
 def test_values_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,4 +40,16 @@ def test_values_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
         ServingConfig.from_env()
     monkeypatch.setenv("FRAUD_EXPLORATION_RATE", "often")
     with pytest.raises(ValueError, match="not a number"):
+        ServingConfig.from_env()
+
+
+def test_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRAUD_ACCESS_LOG", "true")
+    monkeypatch.setenv("FRAUD_TRACE_SCORING", "1")
+    config = ServingConfig.from_env()
+    assert config.access_log is True and config.trace_scoring is True
+    monkeypatch.setenv("FRAUD_ACCESS_LOG", "Off")
+    assert ServingConfig.from_env().access_log is False
+    monkeypatch.setenv("FRAUD_TRACE_SCORING", "sometimes")
+    with pytest.raises(ValueError, match="FRAUD_TRACE_SCORING"):
         ServingConfig.from_env()
