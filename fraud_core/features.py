@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -87,7 +88,7 @@ class FeatureSpec:
     dtype: str = "float32"
     vocabularies: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
-    @property
+    @cached_property  # hashed once: the scorer stamps it on every logged prediction
     def version(self) -> str:
         payload = json.dumps(
             {"names": self.names, "dtype": self.dtype, "vocabularies": self.vocabularies},

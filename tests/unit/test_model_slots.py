@@ -3,8 +3,10 @@
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 
 from fraud_core.features import FEATURE_SPEC, FeatureSpecMismatch
 from fraud_core.model import LoadedModel
@@ -12,9 +14,14 @@ from fraud_core.policy import ThresholdPolicy
 from fraud_serving import metrics
 from fraud_serving.model_slots import RegistryFollower, Slots
 
+_X = np.random.default_rng(0).normal(size=(50, len(FEATURE_SPEC.names))).astype(np.float32)
+BOOSTER = xgb.train(
+    {"objective": "binary:logistic"}, xgb.DMatrix(_X, label=_X[:, 0] > 0), num_boost_round=1
+)
+
 
 def loaded(version: str) -> LoadedModel:
-    return LoadedModel(version, None, FEATURE_SPEC, booster=None)
+    return LoadedModel(version, None, FEATURE_SPEC, BOOSTER)
 
 
 @dataclass
