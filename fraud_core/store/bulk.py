@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection, Table
 
-from fraud_core.store.rows import Columns, encode_json, kind_of
+from fraud_core.store.rows import Columns, encode_features, kind_of
 
 _PG_TYPES = {
     "str": "text",
@@ -39,7 +39,7 @@ def _rows(table: Table, columns: Columns, time_format: bool = False) -> Iterator
     for name, column in columns.items():
         kind = kind_of(table.c[name])
         if kind == "features":
-            column = map(encode_json, column)
+            column = map(encode_features, column)
         elif kind == "time" and time_format:
             # SQLAlchemy's SQLite DATETIME text, in UTC: 'YYYY-MM-DD HH:MM:SS.ffffff'.
             column = [v.isoformat(" ", "microseconds")[:26] for v in column]

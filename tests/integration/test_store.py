@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -226,6 +227,20 @@ def test_predictions_round_trip(store: FeedbackStore) -> None:
     assert matrix.dtypes.eq("float64").all()
     assert matrix.iloc[0].tolist()[:2] == [0.0, 13.5]
     assert math.isnan(matrix.iloc[1, 1]) and matrix["absent"].isna().all()
+
+
+def test_float32_features_come_back_exactly(store: FeedbackStore) -> None:
+    """Features are written with 9 significant digits: every float32 value survives."""
+    rng = np.random.default_rng(11)
+    names = [f"f{j}" for j in range(12)]
+    scales = 10.0 ** rng.integers(-30, 30, size=(40, 12))
+    X = (rng.normal(size=(40, 12)) * scales).astype(np.float32)
+    X[:, 0] = np.round(X[:, 0])  # whole numbers, as one-hot columns have
+    rows = [prediction(i, features=dict(zip(names, X[i].tolist(), strict=True))) for i in range(40)]
+    store.insert_predictions(rows)
+    frame = store.predictions_between(T0, T0 + timedelta(days=1))
+    back = features_frame(frame, names).to_numpy(dtype=np.float32)
+    np.testing.assert_array_equal(back, X)
 
 
 def test_insert_predictions_accepts_a_dataframe(store: FeedbackStore) -> None:
