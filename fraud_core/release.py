@@ -51,6 +51,9 @@ class ReleasePlan:
     alpha: float = 0.01
     max_error_rate: float = 0.05
     p99_latency_slo_seconds: float = 0.05
+    """Canary scoring p99 (in-process histogram) that rolls the release back. Looser than the
+    10 ms `ScoringLatencyP99High` warning: a rollback acts on one stage's sample, where a
+    handful of slow requests (a garbage collection, a busy node) decide the percentile."""
     max_fpr: float = 0.15
     min_fpr_labels: int = 100
 

@@ -1,5 +1,6 @@
 """The release plan as a resource (`release`): FRAUD_RELEASE_STAGES ("10,25,50,100"),
-FRAUD_SHADOW_MIN_ROWS / _SECONDS, FRAUD_STAGE_MIN_SECONDS / _SAMPLES, FRAUD_SCORER_URL.
+FRAUD_SHADOW_MIN_ROWS / _SECONDS, FRAUD_STAGE_MIN_SECONDS / _SAMPLES, FRAUD_SCORER_URL,
+FRAUD_CANARY_P99_SLO_SECONDS (0.05).
 
 A variable set when the definitions load is an `EnvVar`; one left unset takes the plan's
 default. Durations and sample sizes are configurable so that tests and demos release in seconds.
@@ -56,6 +57,20 @@ def _int_env(name: str, default: int) -> int | dg.EnvVar:
     return dg.EnvVar.int(name) if name in os.environ else default
 
 
+def _float_env(name: str, default: float) -> float:
+    """Dagster's EnvVar has no float form: read and check the number when definitions load."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if not value > 0:
+        raise ValueError(f"{name}={raw!r}: must be above 0")
+    return value
+
+
 @dg.definitions
 def release_resources() -> dg.Definitions:
     return dg.Definitions(
@@ -70,6 +85,9 @@ def release_resources() -> dg.Definitions:
                     "FRAUD_STAGE_MIN_SECONDS", int(_DEFAULT.stage_min_seconds)
                 ),
                 stage_min_samples=_int_env("FRAUD_STAGE_MIN_SAMPLES", _DEFAULT.stage_min_samples),
+                p99_latency_slo_seconds=_float_env(
+                    "FRAUD_CANARY_P99_SLO_SECONDS", _DEFAULT.p99_latency_slo_seconds
+                ),
                 scorer_url=_env("FRAUD_SCORER_URL", ""),
             )
         }
