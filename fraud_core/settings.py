@@ -15,6 +15,22 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def env_number(name: str, default: float, low: float, high: float | None = None) -> float:
+    """A number from the environment variable `name` (default when unset), within bounds;
+    ValueError names the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name}={raw!r}: must be {bounds}")
+    return value
+
+
 def normalize_db_url(url: str) -> str:
     """Map bare PostgreSQL URLs to the psycopg 3 driver; leave everything else as is."""
     for prefix in ("postgresql://", "postgres://"):

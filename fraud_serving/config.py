@@ -37,21 +37,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fraud_core.settings import Settings, get_settings
-
-
-def _number(name: str, default: float, low: float, high: float | None = None) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValueError(f"{name}={raw!r}: must be {bounds}")
-    return value
+from fraud_core.settings import Settings, env_number, get_settings
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -89,16 +75,16 @@ class ServingConfig:
         spool = os.environ.get("FRAUD_SPOOL_DIR", "").strip()
         return cls(
             settings=settings,
-            poll_seconds=_number("FRAUD_REGISTRY_POLL_SECONDS", 10.0, 0.05),
-            exploration_rate=_number("FRAUD_EXPLORATION_RATE", 0.0, 0.0, 1.0),
-            exploration_max_amount_usd=_number("FRAUD_EXPLORATION_MAX_AMOUNT_USD", 100.0, 0.0),
+            poll_seconds=env_number("FRAUD_REGISTRY_POLL_SECONDS", 10.0, 0.05),
+            exploration_rate=env_number("FRAUD_EXPLORATION_RATE", 0.0, 0.0, 1.0),
+            exploration_max_amount_usd=env_number("FRAUD_EXPLORATION_MAX_AMOUNT_USD", 100.0, 0.0),
             canary_salt=os.environ.get("FRAUD_CANARY_SALT", "").strip() or "fraud-canary",
-            log_batch_size=int(_number("FRAUD_LOG_BATCH_SIZE", 500, 1)),
-            log_flush_seconds=_number("FRAUD_LOG_FLUSH_SECONDS", 0.5, 0.01),
-            log_retry_seconds=_number("FRAUD_LOG_RETRY_SECONDS", 2.0, 0.05),
+            log_batch_size=int(env_number("FRAUD_LOG_BATCH_SIZE", 500, 1)),
+            log_flush_seconds=env_number("FRAUD_LOG_FLUSH_SECONDS", 0.5, 0.01),
+            log_retry_seconds=env_number("FRAUD_LOG_RETRY_SECONDS", 2.0, 0.05),
             spool_dir=Path(spool) if spool else settings.var_dir / "spool",
-            workers=int(_number("FRAUD_SCORER_WORKERS", 2, 1, 64)),
-            max_body_bytes=int(_number("FRAUD_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024)),
+            workers=int(env_number("FRAUD_SCORER_WORKERS", 2, 1, 64)),
+            max_body_bytes=int(env_number("FRAUD_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024)),
             access_log=_flag("FRAUD_ACCESS_LOG", False),
             trace_scoring=_flag("FRAUD_TRACE_SCORING", False),
         )

@@ -13,6 +13,7 @@ import os
 import dagster as dg
 
 from fraud_core.release import ReleasePlan, parse_stages
+from fraud_core.settings import env_number
 
 _DEFAULT = ReleasePlan()
 
@@ -57,20 +58,6 @@ def _int_env(name: str, default: int) -> int | dg.EnvVar:
     return dg.EnvVar.int(name) if name in os.environ else default
 
 
-def _float_env(name: str, default: float) -> float:
-    """Dagster's EnvVar has no float form: read and check the number when definitions load."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
-    if not value > 0:
-        raise ValueError(f"{name}={raw!r}: must be above 0")
-    return value
-
-
 @dg.definitions
 def release_resources() -> dg.Definitions:
     return dg.Definitions(
@@ -85,8 +72,8 @@ def release_resources() -> dg.Definitions:
                     "FRAUD_STAGE_MIN_SECONDS", int(_DEFAULT.stage_min_seconds)
                 ),
                 stage_min_samples=_int_env("FRAUD_STAGE_MIN_SAMPLES", _DEFAULT.stage_min_samples),
-                p99_latency_slo_seconds=_float_env(
-                    "FRAUD_CANARY_P99_SLO_SECONDS", _DEFAULT.p99_latency_slo_seconds
+                p99_latency_slo_seconds=env_number(
+                    "FRAUD_CANARY_P99_SLO_SECONDS", _DEFAULT.p99_latency_slo_seconds, 0.001
                 ),
                 scorer_url=_env("FRAUD_SCORER_URL", ""),
             )
