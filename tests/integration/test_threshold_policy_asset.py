@@ -1,0 +1,98 @@
+"""`threshold_policy` against a real store (SQLite and PostgreSQL): learned thresholds are
+written as a new policy version and are what `ThresholdPolicy.from_store` serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.dagster_platform import Platform, materialize, platform, seed_log
+
+__all__ = ["platform"]  # the fixture, imported for pytest
+
+CONFIG = {"ops": {"threshold_policy": {"config": {"maturity_days": 20, "window_days": 30}}}}
+
+
+def _metadata(result, asset: str) -> dict:
+    import dagster as dg
+
+    (event,) = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset)
+    ]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> None:
+    from fraud_core.policy import STATIC_VERSION, ThresholdPolicy
+
+    seed_log(platform.store, days=60, per_day=200)
+    assert ThresholdPolicy.from_store(platform.store).version == STATIC_VERSION
+
+    first = materialize(platform, ["threshold_policy"], run_config=CONFIG)
+    assert first.success
+    meta = _metadata(first, "threshold_policy")
+    assert meta["written"] and meta["previous_version"] == STATIC_VERSION
+    served = ThresholdPolicy.from_store(platform.store)
+    assert served.version == meta["policy_version"] != STATIC_VERSION
+    assert dict(served.thresholds) == meta["thresholds"]
+    assert served.thresholds  # at least one segment learned
+    assert any(t != 0.5 for t in served.thresholds.values())
+    # the synthetic log blocks legit customers at 0.5: the learned policy costs less
+    assert meta["expected_cost_usd"] < meta["static_expected_cost_usd"]
+    table = meta["segments"].splitlines()
+    assert table[0].startswith("| segment | status | labeled_rows |")
+    for segment, threshold in served.thresholds.items():
+        escaped = segment.replace("|", "\\|")  # markdown cell
+        row = next(line for line in table if line.startswith(f"| {escaped} |"))
+        assert f"| {threshold:.4f} |" in row
+    png = Path(meta["cost_plot"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.parent.name == "policy"
+    assert png.is_relative_to(platform.folders["reports"])
+    (audit,) = platform.store.audit_entries(action="policy.update")
+    assert audit["details"]["policy_version"] == served.version
+    assert audit["details"]["thresholds"] == meta["thresholds"]
+
+    arms = {(a.segment, a.threshold): a for a in platform.store.load_policy_arms()}
+    second = materialize(platform, ["threshold_policy"], run_config=CONFIG)
+    assert second.success
+    again = _metadata(second, "threshold_policy")
+    assert again["previous_version"] == served.version != again["policy_version"]
+    now_served = ThresholdPolicy.from_store(platform.store)
+    assert now_served.version == again["policy_version"]
+    assert dict(now_served.thresholds) == again["thresholds"]
+    for arm in platform.store.load_policy_arms():  # same evidence again on a decayed prior
+        old = arms[(arm.segment, arm.threshold)]
+        assert arm.alpha - 1 == pytest.approx(1.5 * (old.alpha - 1), rel=1e-6)
+
+
+def test_too_little_data_writes_nothing(platform: Platform) -> None:
+    from fraud_core.policy import STATIC_VERSION, ThresholdPolicy
+
+    seed_log(platform.store, days=60, per_day=5)
+    result = materialize(platform, ["threshold_policy"], run_config=CONFIG)
+    assert result.success
+    meta = _metadata(result, "threshold_policy")
+    assert not meta["written"] and meta["policy_version"] == STATIC_VERSION
+    assert "nothing written" in meta["summary"]
+    assert platform.store.load_policy_arms() == []
+    assert ThresholdPolicy.from_store(platform.store).version == STATIC_VERSION
+    assert Path(meta["cost_plot"]).exists()
+
+
+def test_daily_schedule_runs_the_policy_job_in_process() -> None:
+    import dagster as dg
+
+    from fraud_assets.definitions import defs
+
+    definitions = defs()
+    schedule = definitions.get_schedule_def("threshold_policy_daily")
+    assert schedule.cron_schedule == "0 3 * * *" and schedule.job_name == "threshold_policy_update"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    job = definitions.resolve_job_def("threshold_policy_update")
+    assert job.executor_def is dg.in_process_executor
+    assert [k.to_user_string() for k in job.asset_layer.executable_asset_keys] == [
+        "threshold_policy"
+    ]
+    (request,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    assert "threshold policy" in request.tags["fraud/reason"]

@@ -1,0 +1,213 @@
+"""Learning contextual thresholds: on a simulated drifted world, and on small exact cases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fraud_core.evaluation import Costs, label_states
+from fraud_core.threshold_learning import (
+    DEFAULT_GRID,
+    GUARDRAIL_FALLBACK,
+    LEARNED,
+    MAX_FPR,
+    TOO_LITTLE_DATA,
+    LearningConfig,
+    arm_figures,
+    labeled_frame,
+    learn_thresholds,
+)
+
+HARMED = "medium|new"
+"""The segment where the drifted world's static 0.5 blocks about a quarter of legit payments."""
+
+
+@pytest.fixture(scope="module")
+def world() -> dict:
+    """Last 60 days of a drifted world scored by the points rule at a static 0.5 with 10%
+    logged exploration; labels (disputes, chargebacks) as of 125 days later. Half of the
+    payments (at random) are the learner's, the other half are held out with the truth."""
+    from fraud_core.features import featurize_frame, threshold_segment
+    from fraud_core.simulation import (
+        WorldConfig,
+        amount_usd,
+        decide,
+        generate_labels,
+        rule_scores,
+        simulate_world,
+    )
+
+    simulated = simulate_world(
+        WorldConfig(start=date(2025, 1, 1), tx_per_day=2000, fraud_rate=0.01), seed=3
+    )
+    tx = simulated.transactions
+    event_time = pd.to_datetime(tx["event_time"], utc=True)
+    recent = (event_time >= event_time.max() - pd.Timedelta(days=60)).to_numpy()
+    tx = tx[recent].reset_index(drop=True)
+    is_fraud = simulated.oracle["is_fraud"].to_numpy()[recent]
+    usd = amount_usd(tx)
+    scores = rule_scores(featurize_frame(tx))
+    decisions = decide(scores, 0.5, exploration=0.1, seed=3)
+    as_of = event_time.max() + pd.Timedelta(days=125)
+    labels = generate_labels(tx, is_fraud, decisions.blocked, as_of=as_of.to_pydatetime(), seed=3)
+    segment = np.array(
+        [threshold_segment(a, d) for a, d in zip(usd, tx["account_age_days"], strict=True)]
+    )
+    log = pd.DataFrame(
+        {
+            "transaction_id": tx["transaction_id"].to_numpy(),
+            "event_time": event_time[recent].to_numpy(),
+            "decision": decisions.decision,
+            "score": scores,
+            "amount_usd": usd,
+            "segment": segment,
+            "propensity": decisions.propensity,
+        }
+    )
+    learner = np.random.default_rng(1).random(len(log)) < 0.5
+    states = label_states(log[learner], labels, as_of=as_of)
+    return {
+        "labeled": labeled_frame(log[learner], states),
+        "held_out": log[~learner].assign(is_fraud=is_fraud[~learner]),
+    }
+
+
+def true_figures(frame: pd.DataFrame, thresholds: np.ndarray) -> dict[str, float]:
+    """FPR, recall and cost (USD) against the hidden truth, every payment counted."""
+    costs = Costs()
+    block = frame["score"].to_numpy() >= thresholds
+    fraud = frame["is_fraud"].to_numpy()
+    usd = frame["amount_usd"].to_numpy()
+    return {
+        "fpr": (block & ~fraud).sum() / (~fraud).sum(),
+        "recall": (block & fraud).sum() / fraud.sum(),
+        "cost": float(
+            (block & ~fraud) @ costs.false_block(usd) + (~block & fraud) @ costs.missed_fraud(usd)
+        ),
+    }
+
+
+def test_learned_policy_blocks_fewer_legit_customers_at_lower_cost(world) -> None:
+    learned = learn_thresholds(world["labeled"], version="ts-test")
+    policy = learned.policy()
+    held_out = world["held_out"]
+    served = held_out["segment"].map(policy.threshold).to_numpy()
+
+    harmed = held_out["segment"].to_numpy() == HARMED
+    static = true_figures(held_out[harmed], np.full(harmed.sum(), 0.5))
+    new = true_figures(held_out[harmed], served[harmed])
+    assert static["fpr"] > MAX_FPR  # the incident, in this segment
+    assert learned.segments[HARMED].status == LEARNED
+    assert policy.threshold(HARMED) > 0.5
+    assert new["fpr"] < MAX_FPR and new["fpr"] < static["fpr"] / 3
+    assert new["cost"] < static["cost"]
+
+    overall_static = true_figures(held_out, np.full(len(held_out), 0.5))
+    overall_new = true_figures(held_out, served)
+    assert overall_new["fpr"] < overall_static["fpr"]
+    assert overall_new["cost"] < overall_static["cost"]
+
+    for result in learned.segments.values():
+        if result.status == LEARNED:
+            assert result.fpr <= MAX_FPR  # IPW estimate at the chosen arm
+            assert result.expected_cost_usd <= result.static_cost_usd + 1e-6
+            assert policy.threshold(result.segment) == result.new_threshold
+        else:
+            assert result.status == TOO_LITTLE_DATA
+            assert policy.threshold(result.segment) == 0.5
+            assert result.segment not in policy.thresholds
+
+
+def test_estimates_rest_on_ipw_weights() -> None:
+    # two legit rows: one approved (weight 1) and one explored would-block (weight 10)
+    figures = arm_figures(
+        score=np.array([0.2, 0.6, 0.7]),
+        is_fraud=np.array([False, False, True]),
+        amount_usd=np.array([100.0, 100.0, 100.0]),
+        weight=np.array([1.0, 10.0, 1.0]),
+        thresholds=np.array([0.1, 0.5, 0.65, 0.9]),
+        costs=Costs(margin_rate=0.0, churn_cost=10.0, fraud_loss_rate=1.0),
+    )
+    np.testing.assert_allclose(figures["fpr"], [1.0, 10 / 11, 0.0, 0.0])
+    np.testing.assert_allclose(figures["recall"], [1.0, 1.0, 1.0, 0.0])
+    np.testing.assert_allclose(figures["cost"], [110.0, 100.0, 0.0, 100.0])
+    # evidence sums to the number of rows for every arm
+    np.testing.assert_allclose(figures["right"] + figures["wrong"], 3.0)
+
+
+def _rows(n_legit: int, n_fraud: int, legit_score: float, fraud_score: float, segment: str):
+    return pd.DataFrame(
+        {
+            "segment": segment,
+            "score": [legit_score] * n_legit + [fraud_score] * n_fraud,
+            "amount_usd": [20.0] * n_legit + [5000.0] * n_fraud,
+            "is_fraud": [False] * n_legit + [True] * n_fraud,
+            "weight": 1.0,
+        }
+    )
+
+
+def test_guardrail_keeps_fpr_under_the_line_unless_nothing_is() -> None:
+    # blocking everything over 0.25 is cheapest (frauds are $5,000) but blocks 30% of legit
+    costly = pd.concat(
+        [
+            _rows(700, 0, 0.1, 0.0, "a"),
+            _rows(300, 0, 0.3, 0.0, "a"),
+            _rows(0, 40, 0.0, 0.3, "a"),
+            _rows(0, 40, 0.0, 0.9, "a"),
+            # every arm blocks all legit here: fallback to the lowest FPR
+            _rows(500, 20, 0.97, 0.98, "b"),
+        ],
+        ignore_index=True,
+    )
+    learned = learn_thresholds(costly, version="g")
+    a, b = learned.segments["a"], learned.segments["b"]
+    assert a.status == LEARNED and a.new_threshold > 0.3 and a.fpr == 0.0
+    unguarded = learn_thresholds(costly, version="g", config=LearningConfig(max_fpr=1.0))
+    assert unguarded.segments["a"].new_threshold <= 0.3  # what the guardrail prevented
+    assert unguarded.segments["a"].fpr == pytest.approx(0.3)
+    assert b.status == GUARDRAIL_FALLBACK and b.fpr == 1.0
+    assert {arm.eligible for arm in b.arms} == {True}  # all tie at FPR 1: all kept
+    assert {r["segment"] for r in learned.arms} == {"a", "b"}
+    assert all(r["threshold"] > 0.3 for r in learned.arms if r["segment"] == "a")
+
+
+def test_too_little_data_keeps_the_default() -> None:
+    few = _rows(100, 20, 0.2, 0.8, "tiny")
+    learned = learn_thresholds(few, version="t", config=LearningConfig(min_rows=300))
+    assert learned.segments["tiny"].status == TOO_LITTLE_DATA
+    assert learned.arms == [] and learned.policy().threshold("tiny") == 0.5
+    no_fraud = learn_thresholds(_rows(1000, 2, 0.2, 0.8, "x"), version="t")
+    assert no_fraud.segments["x"].status == TOO_LITTLE_DATA
+
+
+def test_previous_arms_are_a_decayed_prior() -> None:
+    rows = _rows(900, 30, 0.02, 0.8, "s")
+    first = learn_thresholds(rows, version="v1")
+    assert len(first.arms) == len(DEFAULT_GRID)
+    previous = [{**arm, "policy_version": "v1"} for arm in first.arms]
+    for decay in (0.0, 0.5, 1.0):
+        config = LearningConfig(decay=decay)
+        second = learn_thresholds(rows, version="v2", previous=previous, config=config)
+        for old, new in zip(first.arms, second.arms, strict=True):
+            assert new["threshold"] == old["threshold"]
+            assert new["alpha"] - 1 == pytest.approx((1 + decay) * (old["alpha"] - 1))
+            assert new["beta"] - 1 == pytest.approx((1 + decay) * (old["beta"] - 1))
+    # old threshold reported from the previous version's greedy choice
+    assert second.segments["s"].old_threshold == first.policy().threshold("s")
+
+
+def test_thompson_draws_are_seeded(world) -> None:
+    labeled = world["labeled"]
+    one = learn_thresholds(labeled, version="a", config=LearningConfig(seed=7))
+    same = learn_thresholds(labeled, version="a", config=LearningConfig(seed=7))
+    other = learn_thresholds(labeled, version="a", config=LearningConfig(seed=8))
+    p = {s: [a.p_best for a in r.arms] for s, r in one.segments.items()}
+    assert p == {s: [a.p_best for a in r.arms] for s, r in same.segments.items()}
+    assert p != {s: [a.p_best for a in r.arms] for s, r in other.segments.items()}
+    for result in one.segments.values():
+        if result.arms:
+            assert sum(a.p_best for a in result.arms) == pytest.approx(1.0)
