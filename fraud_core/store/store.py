@@ -337,6 +337,36 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             return read_frame(conn, stmt)
 
+    def metrics_history(
+        self,
+        metrics: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pd.DataFrame:
+        """Every stored value of `metrics` (all when None) whose window ends in [since, until),
+        oldest computation first: trends, where `latest_metrics` keeps one row per series."""
+        m = monitoring_metrics.c
+        stmt = select(monitoring_metrics).order_by(m.computed_at, m.id)
+        if metrics is not None:
+            stmt = stmt.where(m.metric.in_(list(metrics)))
+        if since is not None:
+            stmt = stmt.where(m.window_end >= to_utc(since))
+        if until is not None:
+            stmt = stmt.where(m.window_end < to_utc(until))
+        with self.engine.connect() as conn:
+            return read_frame(conn, stmt)
+
+    def count_decisions(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Predictions with start <= event_time < end, counted per decision."""
+        p = predictions.c
+        stmt = (
+            select(p.decision, func.count())
+            .where(p.event_time >= to_utc(start), p.event_time < to_utc(end))
+            .group_by(p.decision)
+        )
+        with self.engine.connect() as conn:
+            return {decision: int(n) for decision, n in conn.execute(stmt)}
+
     # -- contextual thresholds --------------------------------------------------------------
 
     def save_policy_arms(
