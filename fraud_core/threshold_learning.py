@@ -13,8 +13,12 @@ Method, per segment (`features.threshold_segment`: amount band x tenure):
   evidence of rows it decides right, beta of those it decides wrong, so the posterior mean
   ranks arms by IPW-estimated expected cost. The prior is the previous policy version's arm,
   decayed towards Beta(1, 1) (`decay`), so old evidence fades.
-- Guardrail: arms whose IPW-estimated FPR exceeds `max_fpr` (the case study's 12% line) are
-  not written, unless none is under it (then the arms with the lowest FPR are). Segments with
+- Guardrails: arms whose IPW-estimated FPR exceeds `max_fpr` (the case study's 12% line) are
+  not written, unless none is under it (then the arms with the lowest FPR are). Among those,
+  arms catching less than `min_recall` of the segment's fraud are dropped too, unless none
+  catches that much (then the highest-recall ones stay): cheap fraud such as card testing is
+  a probe for larger fraud, so a segment is never left unguarded because each single loss is
+  small. Segments with
   fewer than `min_rows` labelled rows or `min_fraud` fraud rows get no arms: they keep 0.5.
 - The served threshold is the best posterior mean among the written arms
   (`ThresholdPolicy.from_arms`, what the scorer applies). Thompson sampling (seeded draws from
@@ -43,6 +47,7 @@ MAX_FPR = 0.12
 LEARNED = "learned"
 TOO_LITTLE_DATA = "too little data (default kept)"
 GUARDRAIL_FALLBACK = "no arm under the FPR line (lowest FPR kept)"
+RECALL_FALLBACK = "no arm reaches the recall floor (highest recall kept)"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class LearningConfig:
     decay: float = 0.5
     """Weight of the previous version's evidence (0: forget it, 1: keep all of it)."""
     max_fpr: float = MAX_FPR
+    min_recall: float = 0.5
+    """Recall floor per segment (0: cost alone decides)."""
     min_rows: int = 300
     min_fraud: int = 10
     samples: int = 2000
@@ -270,6 +277,13 @@ def learn_thresholds(
         if not eligible.any():
             eligible = fpr <= np.nanmin(fpr)
             status = GUARDRAIL_FALLBACK
+        recall = np.nan_to_num(figures["recall"], nan=0.0)
+        catches = eligible & (recall >= config.min_recall)
+        if catches.any():
+            eligible = catches
+        elif status == LEARNED:
+            eligible = eligible & (recall >= recall[eligible].max())
+            status = RECALL_FALLBACK
         draws = rng.beta(alpha[eligible], beta[eligible], size=(config.samples, eligible.sum()))
         wins = np.bincount(draws.argmax(axis=1), minlength=int(eligible.sum()))
         p_best = np.zeros(len(grid))

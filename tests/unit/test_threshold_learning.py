@@ -14,6 +14,7 @@ from fraud_core.threshold_learning import (
     GUARDRAIL_FALLBACK,
     LEARNED,
     MAX_FPR,
+    RECALL_FALLBACK,
     TOO_LITTLE_DATA,
     LearningConfig,
     arm_figures,
@@ -175,6 +176,32 @@ def test_guardrail_keeps_fpr_under_the_line_unless_nothing_is() -> None:
     assert all(r["threshold"] > 0.3 for r in learned.arms if r["segment"] == "a")
 
 
+def test_recall_floor_keeps_cheap_fraud_guarded() -> None:
+    # $3 frauds cost less than blocking the $20 legit payments that score like them: cost
+    # alone would approve everything; the floor keeps half of the fraud blocked at least
+    cheap = pd.concat(
+        [
+            _rows(900, 0, 0.1, 0.0, "c"),
+            _rows(60, 0, 0.6, 0.0, "c"),
+            _rows(0, 40, 0.0, 0.6, "c"),
+        ],
+        ignore_index=True,
+    ).assign(amount_usd=lambda f: np.where(f["is_fraud"], 3.0, 20.0))
+    by_cost = learn_thresholds(cheap, version="r", config=LearningConfig(min_recall=0.0))
+    assert by_cost.segments["c"].recall == 0.0  # what the floor prevents
+    floored = learn_thresholds(cheap, version="r").segments["c"]
+    assert floored.status == LEARNED and floored.recall >= 0.5
+    assert floored.new_threshold <= 0.6 and floored.fpr <= MAX_FPR
+    # no arm under the FPR line reaches the floor: the highest-recall arms stay
+    hidden = pd.concat(
+        [_rows(900, 0, 0.1, 0.0, "h"), _rows(200, 0, 0.6, 0.0, "h"), _rows(0, 40, 0.0, 0.6, "h")],
+        ignore_index=True,
+    )
+    result = learn_thresholds(hidden, version="r").segments["h"]
+    assert result.status == RECALL_FALLBACK and result.fpr <= MAX_FPR
+    assert result.recall == max(a.recall for a in result.arms if a.fpr <= MAX_FPR)
+
+
 def test_too_little_data_keeps_the_default() -> None:
     few = _rows(100, 20, 0.2, 0.8, "tiny")
     learned = learn_thresholds(few, version="t", config=LearningConfig(min_rows=300))
@@ -186,11 +213,12 @@ def test_too_little_data_keeps_the_default() -> None:
 
 def test_previous_arms_are_a_decayed_prior() -> None:
     rows = _rows(900, 30, 0.02, 0.8, "s")
-    first = learn_thresholds(rows, version="v1")
+    every_arm = LearningConfig(min_recall=0.0)
+    first = learn_thresholds(rows, version="v1", config=every_arm)
     assert len(first.arms) == len(DEFAULT_GRID)
     previous = [{**arm, "policy_version": "v1"} for arm in first.arms]
     for decay in (0.0, 0.5, 1.0):
-        config = LearningConfig(decay=decay)
+        config = LearningConfig(decay=decay, min_recall=0.0)
         second = learn_thresholds(rows, version="v2", previous=previous, config=config)
         for old, new in zip(first.arms, second.arms, strict=True):
             assert new["threshold"] == old["threshold"]

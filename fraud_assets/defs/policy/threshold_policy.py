@@ -36,6 +36,8 @@ class ThresholdPolicyConfig(dg.Config):
     decay: float = 0.5
     """Weight kept of the previous version's evidence."""
     max_fpr: float = 0.12
+    min_recall: float = 0.5
+    """Share of a segment's fraud the chosen threshold must still block (0: cost alone)."""
     min_rows: int = 300
     min_fraud: int = 10
     seed: int = 0
@@ -53,7 +55,8 @@ def policy_version(now, run_id: str) -> str:
     owners=["team:data"],
     description="Contextual thresholds (amount band x tenure): Thompson-sampling Beta arms over "
     "a threshold grid, updated counterfactually from matured, inverse-propensity weighted "
-    "labels with the previous version as a decayed prior; no segment above 12% estimated FPR. "
+    "labels with the previous version as a decayed prior; no segment above 12% estimated FPR "
+    "or below 50% estimated recall. "
     "Writes a new policy_version to policy_arms (served on the scorer's next poll), an audit "
     "entry and a cost-per-threshold plot.",
 )
@@ -95,6 +98,7 @@ def threshold_policy(
         config=LearningConfig(
             decay=config.decay,
             max_fpr=config.max_fpr,
+            min_recall=config.min_recall,
             min_rows=config.min_rows,
             min_fraud=config.min_fraud,
             seed=config.seed,
