@@ -103,7 +103,9 @@ class Transaction(BaseModel):
 
     transaction_id: Identifier
     event_time: datetime = Field(description="When the payment happened; naive means UTC")
-    amount: float = Field(gt=0, description="Amount in `currency`")
+    # The amount and the flag are strict (pydantic's lax mode would take `true` or "12.5" as an
+    # amount and "yes" or 1 as a flag); day counts take whole numbers, 30.0 included.
+    amount: float = Field(gt=0, strict=True, description="Amount in `currency`")
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217, settled currency")
     customer_id: str = Field(min_length=1, max_length=128, description="Hashed before storage")
     account_age_days: int = Field(ge=0, le=36_500)
@@ -112,7 +114,7 @@ class Transaction(BaseModel):
         default=None, description="For digital wallets: apple_pay, google_pay, ... (new ones ok)"
     )
     card_fingerprint: str | None = Field(default=None, max_length=128, description="Hashed")
-    card_present: bool
+    card_present: bool = Field(strict=True)
     merchant_id: Identifier
     merchant_category: Slug
     customer_country: CountryCode
@@ -120,8 +122,18 @@ class Transaction(BaseModel):
     channel: Channel
     device_id: str | None = Field(default=None, max_length=128, description="Hashed")
     device_age_days: int | None = Field(
-        default=None, ge=0, le=36_500, description="Days since this device/token was first seen"
+        default=None,
+        ge=0,
+        le=36_500,
+        description="Days since this device/token was first seen",
     )
+
+    @field_validator("account_age_days", "device_age_days", mode="before")
+    @classmethod
+    def _whole_days(cls, value: object) -> object:
+        if isinstance(value, bool | str):
+            raise ValueError("expected a whole number of days, not a flag or a string")
+        return value
 
     @field_validator("customer_country", "merchant_country")
     @classmethod
