@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -50,11 +51,12 @@ class _DensePredictor:
     """
 
     def __init__(self, booster: xgboost.Booster) -> None:
-        from xgboost.core import _LIB, c_bst_ulong, make_jcargs
+        from xgboost.core import _LIB, _check_call, c_bst_ulong, make_jcargs
 
         self._booster = booster  # keeps the handle alive
         self._features = booster.num_features()
         self._call = _LIB.XGBoosterPredictFromDense
+        self._check = _check_call
         self._ulong = c_bst_ulong
         self._config = make_jcargs(
             type=0,  # values (probabilities), not margins
@@ -67,8 +69,6 @@ class _DensePredictor:
         )
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        from xgboost.core import _check_call
-
         rows, columns = X.shape
         if columns != self._features:
             raise ValueError(f"the booster takes {self._features} features, got {columns}")
@@ -81,7 +81,7 @@ class _DensePredictor:
         shape = ctypes.POINTER(self._ulong)()
         dims = self._ulong()
         preds = ctypes.POINTER(ctypes.c_float)()
-        _check_call(
+        self._check(
             self._call(
                 self._booster.handle,
                 interface,
@@ -92,9 +92,7 @@ class _DensePredictor:
                 ctypes.byref(preds),
             )
         )
-        size = 1
-        for i in range(dims.value):
-            size *= shape[i]
+        size = math.prod(shape[i] for i in range(dims.value))
         if size != rows:
             raise RuntimeError(f"XGBoost returned {size} values for {rows} rows")
         # The buffer is the booster's, per thread: copy before the next call reuses it.

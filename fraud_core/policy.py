@@ -17,7 +17,8 @@ DEFAULT_THRESHOLD = 0.5
 STATIC_VERSION = "static-0.5"
 
 
-def _field(arm: Any, name: str) -> Any:
+def arm_field(arm: Any, name: str) -> Any:
+    """`name` of a policy arm given as a store row (attributes) or a mapping."""
     return arm[name] if isinstance(arm, Mapping) else getattr(arm, name)
 
 
@@ -38,10 +39,10 @@ class ThresholdPolicy:
         alpha, beta): the best posterior mean per segment, ties to the higher threshold."""
         best: dict[str, tuple[float, float]] = {}
         for arm in arms:
-            alpha, beta = float(_field(arm, "alpha")), float(_field(arm, "beta"))
+            alpha, beta = float(arm_field(arm, "alpha")), float(arm_field(arm, "beta"))
             mean = alpha / (alpha + beta) if alpha + beta > 0 else 0.0
-            key = (mean, float(_field(arm, "threshold")))
-            segment = str(_field(arm, "segment"))
+            key = (mean, float(arm_field(arm, "threshold")))
+            segment = str(arm_field(arm, "segment"))
             if segment not in best or key > best[segment]:
                 best[segment] = key
         return cls(version=version, thresholds={s: t for s, (_, t) in best.items()})
@@ -52,7 +53,7 @@ class ThresholdPolicy:
         arms = list(store.load_policy_arms())
         if not arms:
             return cls()
-        versions = {str(_field(arm, "policy_version")) for arm in arms}
+        versions = {str(arm_field(arm, "policy_version")) for arm in arms}
         if len(versions) != 1:
             raise ValueError(f"expected arms of one policy version, got {sorted(versions)}")
         return cls.from_arms(versions.pop(), arms)

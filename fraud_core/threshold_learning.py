@@ -28,14 +28,14 @@ Method, per segment (`features.threshold_segment`: amount band x tenure):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fraud_core.evaluation import Costs, ipw_weights
-from fraud_core.policy import DEFAULT_THRESHOLD, ThresholdPolicy
+from fraud_core.policy import DEFAULT_THRESHOLD, ThresholdPolicy, arm_field
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -182,10 +182,6 @@ def _ratio(numerator: np.ndarray, denominator: float) -> np.ndarray:
     return np.asarray(numerator, dtype=np.float64) / denominator
 
 
-def _field(arm: Any, name: str) -> Any:
-    return arm[name] if isinstance(arm, Mapping) else getattr(arm, name)
-
-
 def arm_figures(
     score: np.ndarray,
     is_fraud: np.ndarray,
@@ -226,9 +222,9 @@ def learn_thresholds(
     previous = list(previous)
     old_policy = ThresholdPolicy.from_arms("previous", previous) if previous else ThresholdPolicy()
     priors = {
-        (str(_field(a, "segment")), round(float(_field(a, "threshold")), 6)): (
-            float(_field(a, "alpha")),
-            float(_field(a, "beta")),
+        (str(arm_field(a, "segment")), round(float(arm_field(a, "threshold")), 6)): (
+            float(arm_field(a, "alpha")),
+            float(arm_field(a, "beta")),
         )
         for a in previous
     }
