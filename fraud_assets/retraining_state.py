@@ -1,11 +1,15 @@
-"""What the retraining triggers look at in the Dagster instance: the last training, runs in
-flight, run keys already used."""
+"""What the retraining triggers look at: the last training, runs in flight, run keys already
+used (the Dagster instance), and a release in progress (the registry)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
+
+if TYPE_CHECKING:
+    from fraud_assets.resources import RegistryResource
 
 RETRAINING_JOB = "retraining"
 IN_FLIGHT = [
@@ -22,6 +26,20 @@ def retraining_in_flight(instance: dg.DagsterInstance) -> str | None:
         filters=dg.RunsFilter(job_name=RETRAINING_JOB, statuses=IN_FLIGHT), limit=1
     )
     return runs[0].run_id if runs else None
+
+
+def release_in_progress(registry: RegistryResource) -> str | None:
+    """Why a new candidate must wait: a version in shadow or in canary, if any. A retraining
+    now would replace the challenger and restart its shadow period (under lasting drift, a
+    daily retraining would restart it every day and no release would ever finish)."""
+    from fraud_core.registry import CANARY, CHALLENGER
+
+    aliases = registry.open().aliases()
+    if CANARY in aliases:
+        return f"version {aliases[CANARY]} is in canary"
+    if CHALLENGER in aliases:
+        return f"version {aliases[CHALLENGER]} is in shadow"
+    return None
 
 
 def run_key_used(instance: dg.DagsterInstance, run_key: str) -> bool:

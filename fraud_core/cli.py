@@ -21,7 +21,6 @@ COMMANDS = {
     "rollback": "fraud_core.commands.rollback:rollback",
     "labels": "fraud_core.commands.labels:labels",
     "demo": "fraud_core.commands.demo:demo",
-    "replay": "fraud_core.simulation.incident:main",
 }
 """Command name -> "module:attribute" of its click command or group."""
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from fraud_core import clock
 from fraud_core.features import FEATURE_SPEC, FeatureSpec, FeatureSpecMismatch
 from fraud_core.model import LoadedModel
 from fraud_core.settings import get_settings
@@ -545,7 +546,7 @@ class ModelRegistry:
                 else:
                     client.set_registered_model_alias(self.model_name, alias, new)
             record = {"audit_id": audit_id, "action": action, "actor": actor, "reason": reason}
-            record["at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            record["at"] = clock.now().isoformat(timespec="seconds")
             touched = {v for _a, old, new in moves for v in (old, new) if v is not None}
             for version in sorted(touched | {info.version}, key=int):
                 mine = [m for m in audit_details["moves"] if version in (m["from"], m["to"])]

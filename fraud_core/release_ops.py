@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from fraud_core import clock
 from fraud_core.registry import CANARY, CHALLENGER, CHAMPION, PREVIOUS, RegistryError
 from fraud_core.release import (
     ROLLED_BACK,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return clock.now().isoformat(timespec="milliseconds")
 
 
 def stage_started(registry: ModelRegistry, version: str) -> datetime:
@@ -53,11 +54,12 @@ def current_stage(registry: ModelRegistry) -> str:
 
 
 def start_shadow(registry: ModelRegistry, version: str, *, actor: str, reason: str) -> None:
-    """`version` becomes the challenger; the scorer shadows it from its next poll."""
-    if registry.aliases().get(CHALLENGER) == version:
-        return
-    registry.set_alias(CHALLENGER, version, actor=actor, reason=reason)
-    registry.set_version_tags(version, {STAGE_TAG: SHADOW, STAGE_STARTED_TAG: _now()})
+    """`version` becomes the challenger; the scorer shadows it from its next poll. The shadow
+    stage (and its start time) is written on the version even if the alias was already set."""
+    if registry.aliases().get(CHALLENGER) != version:
+        registry.set_alias(CHALLENGER, version, actor=actor, reason=reason)
+    if registry.get_version(version).tags.get(STAGE_TAG) != SHADOW:
+        registry.set_version_tags(version, {STAGE_TAG: SHADOW, STAGE_STARTED_TAG: _now()})
 
 
 def set_stage(

@@ -199,6 +199,14 @@ class PredictionLog:
     def pending(self) -> int:
         return len(self._rows)
 
+    def flush(self) -> None:
+        """Write everything queued now, in the caller's thread (for a log that was never
+        started: the replay writes each simulated hour before the platform looks at it)."""
+        while self._rows:
+            self._handle(
+                [self._rows.popleft() for _ in range(min(len(self._rows), self.batch_size))]
+            )
+
     def close(self, timeout: float = 30.0) -> None:
         """Drain the queue to the store (or the spool if it is down) and stop the writer."""
         self._stopping.set()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -31,6 +31,10 @@ from fraud_serving.model_slots import Slots
 from fraud_serving.prediction_log import PredictionLog
 from fraud_serving.router import routes_to_canary
 from fraud_serving.shadow import ShadowItem, ShadowRunner
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 class NotReady(RuntimeError):
@@ -51,6 +55,7 @@ class Scorer:
         prediction_log: PredictionLog | None = None,
         shadow: ShadowRunner | None = None,
         rng: random.Random | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.slots = slots
         self.hash_key = hash_key
@@ -60,6 +65,8 @@ class Scorer:
         self.log = prediction_log
         self.shadow = shadow
         self._rng = rng or random.Random()
+        self.clock = clock or _wall_clock
+        """When a row is scored (`scored_at`): the wall clock, or a replay's simulated one."""
 
     @property
     def ready(self) -> bool:
@@ -178,7 +185,7 @@ class Scorer:
         return {
             "transaction_id": tx.transaction_id,
             "event_time": tx.event_time,
-            "scored_at": datetime.now(UTC),
+            "scored_at": self.clock(),
             "customer_hash": keyed_hash(tx.customer_id, self.hash_key),
             "amount": tx.amount,
             "currency": tx.currency,

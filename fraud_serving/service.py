@@ -34,6 +34,7 @@ from fraud_core.features import FEATURE_SPEC
 from fraud_core.registry import ModelRegistry
 from fraud_core.schema import MAX_BATCH, Label, ScoreBatchRequest, ScoreResponse, Transaction
 from fraud_serving.config import ServingConfig
+from fraud_serving.feedback import record_feedback
 from fraud_serving.guard import RequestGuard
 from fraud_serving.model_slots import RegistryFollower, Slots
 from fraud_serving.prediction_log import PredictionLog
@@ -131,29 +132,8 @@ class FraudScorer:
     def feedback(self, labels: FeedbackBody, /) -> dict[str, Any]:
         """Record verified outcomes (bearer key required). Unknown transactions -> 422."""
         batch = labels if isinstance(labels, list) else [labels]
-        rows = [
-            {
-                "transaction_id": label.transaction_id,
-                "label": label.label,
-                "source": label.source,
-                "reported_at": label.reported_at,
-                "details": {"note": label.note} if label.note else None,
-            }
-            for label in batch
-        ]
-        result = self.store.upsert_labels(rows)
-        body = {"inserted": result.inserted, "updated": result.updated}
-        if not result.rejected:
-            return body
-        rejected = [
-            {"index": r.index, "transaction_id": r.transaction_id, "reason": r.reason}
-            for r in result.rejected
-        ]
-        names = ", ".join(str(r["transaction_id"]) for r in rejected)
-        return JSONResponse(
-            {"error": f"labels refused for transactions: {names}", "rejected": rejected, **body},
-            status_code=422,
-        )
+        body, status = record_feedback(self.store, batch)
+        return body if status == 200 else JSONResponse(body, status_code=status)
 
     def model_info(self) -> dict[str, Any]:
         slots, status = self.scorer.slots, self.follower.status

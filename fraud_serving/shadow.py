@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -45,11 +46,13 @@ class ShadowRunner:
         interval: float = 0.5,
         max_batch: int = 2000,
         max_queue: int = 50_000,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.log = prediction_log
         self.interval = interval
         self.max_batch = max_batch
         self.max_queue = max_queue
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._items: deque[tuple[LoadedModel, ShadowItem]] = deque()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shadow", daemon=True)
@@ -64,6 +67,16 @@ class ShadowRunner:
             metrics.SHADOW_DROPPED.inc()
             return
         self._items.append((model, item))
+
+    def drain(self) -> int:
+        """Score everything queued now, in the caller's thread (for a runner that was never
+        started: the replay drives the shadow this way); the number of items scored."""
+        items, scored = self._items, 0
+        while items:
+            batch = [items.popleft() for _ in range(min(len(items), self.max_batch))]
+            self._score(batch)
+            scored += len(batch)
+        return scored
 
     def close(self, timeout: float = 10.0) -> None:
         """Score what is queued, then stop."""
@@ -90,7 +103,7 @@ class ShadowRunner:
         by_model: dict[str, tuple[LoadedModel, list[ShadowItem]]] = {}
         for model, item in batch:
             by_model.setdefault(model.version, (model, []))[1].append(item)
-        scored_at = datetime.now(UTC)
+        scored_at = self.clock()
         for version, (model, items) in by_model.items():
             scores = model.predict(np.stack([i.features for i in items]))
             disagreements = 0

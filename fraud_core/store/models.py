@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from fraud_core import clock
+
 DECISIONS = ("approve", "block")
 VARIANTS = ("champion", "canary")
 LABELS = ("fraud", "legit")
@@ -46,7 +48,8 @@ def to_utc(value: datetime) -> datetime:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The platform's now (`fraud_core.clock`: simulated in replays)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -91,3 +91,13 @@ def test_seeded_history_is_retrained_gated_and_promoted(
     assert platform.registry.get_version(refused["model_version"]).rejected
     reject = platform.store.audit_entries(action="validation_gate.failed")[0]
     assert reject["reason"] == refused["gate_result"]
+    # an ungated candidate is never shadowed: no alias ever pointed at the refused version
+    assert not _alias_moves(platform, refused["model_version"])
+
+
+
+def _alias_moves(platform: Platform, version: str) -> list[dict]:
+    """Alias moves recorded in the audit log that point an alias at `version`."""
+    entries = platform.store.audit_entries(subject=f"fraud-detector/{version}")
+    moves = [m for e in reversed(entries) for m in (e["details"] or {}).get("moves", [])]
+    return [m for m in moves if m["to"] == version]

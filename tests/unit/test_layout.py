@@ -1,4 +1,5 @@
-"""Dependency direction of DESIGN.md: fraud_core imports nothing above it."""
+"""Dependency direction of DESIGN.md: fraud_core imports nothing above it; Dagster code uses
+the scorer only in the replay."""
 
 import ast
 from pathlib import Path
@@ -29,5 +30,16 @@ def test_package_imports_nothing_above_it(package):
         for path in (ROOT / package).rglob("*.py")
         for name in imported_modules(path)
         if name.split(".")[0] in FORBIDDEN[package]
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_only_the_replay_drives_the_scorer_from_dagster_code():
+    """`fraud_assets -> fraud_serving` only for the replay's in-process scorer."""
+    offenders = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "fraud_assets").rglob("*.py")
+        if "replay" not in path.relative_to(ROOT / "fraud_assets").parts
+        and any(name.split(".")[0] == "fraud_serving" for name in imported_modules(path))
     }
     assert not offenders, sorted(offenders)

@@ -6,8 +6,12 @@ import dagster as dg
 
 from fraud_assets.defs.training.jobs import retraining_job
 from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
-from fraud_assets.resources import Clock
-from fraud_assets.retraining_state import retraining_in_flight, run_key_used
+from fraud_assets.resources import Clock, RegistryResource
+from fraud_assets.retraining_state import (
+    release_in_progress,
+    retraining_in_flight,
+    run_key_used,
+)
 
 
 @dg.sensor(
@@ -17,9 +21,9 @@ from fraud_assets.retraining_state import retraining_in_flight, run_key_used
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches retraining when the latest drift_report flags drift (dataset drift "
     "share or score PSI over its thresholds): at most once per champion version and day, "
-    "never while a retraining is queued or running.",
+    "never while a retraining is queued or running or a release is in shadow or canary.",
 )
-def drift_sensor(context: dg.SensorEvaluationContext, clock: Clock):
+def drift_sensor(context: dg.SensorEvaluationContext, clock: Clock, registry: RegistryResource):
     records = context.instance.fetch_materializations(dg.AssetKey("drift_report"), limit=1).records
     seen = json.loads(context.cursor)["storage_id"] if context.cursor else None
     if not records:
@@ -36,6 +40,11 @@ def drift_sensor(context: dg.SensorEvaluationContext, clock: Clock):
         return dg.SensorResult(
             skip_reason=f"drift detected but retraining run {in_flight} is in flight",
             cursor=cursor,
+        )
+    releasing = release_in_progress(registry)
+    if releasing:
+        return dg.SensorResult(
+            skip_reason=f"drift detected but {releasing}: one candidate at a time", cursor=cursor
         )
     version, day = meta["model_version"], str(meta["computed_at"])[:10]
     run_key = f"drift:v{version}:{day}"

@@ -7,8 +7,18 @@ import dagster as dg
 
 from fraud_assets.defs.training.jobs import retraining_job
 from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
-from fraud_assets.resources import Clock, FeedbackStoreResource, RetrainingTriggers
-from fraud_assets.retraining_state import last_training_as_of, retraining_in_flight, run_key_used
+from fraud_assets.resources import (
+    Clock,
+    FeedbackStoreResource,
+    RegistryResource,
+    RetrainingTriggers,
+)
+from fraud_assets.retraining_state import (
+    last_training_as_of,
+    release_in_progress,
+    retraining_in_flight,
+    run_key_used,
+)
 
 
 @dg.sensor(
@@ -17,13 +27,15 @@ from fraud_assets.retraining_state import last_training_as_of, retraining_in_fli
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches retraining when >= N labels (disputes, chargebacks, ticket exports) "
-    "were reported since the last training; never while a retraining is queued or running.",
+    "were reported since the last training; never while a retraining is queued or running "
+    "or a release is in shadow or canary.",
 )
 def label_volume_sensor(
     context: dg.SensorEvaluationContext,
     store: FeedbackStoreResource,
     clock: Clock,
     triggers: RetrainingTriggers,
+    registry: RegistryResource,
 ):
     now = clock.current()
     cursor = json.loads(context.cursor) if context.cursor else {}
@@ -34,6 +46,9 @@ def label_volume_sensor(
     in_flight = retraining_in_flight(context.instance)
     if in_flight:
         return dg.SkipReason(f"retraining run {in_flight} is in flight; labels keep counting")
+    releasing = release_in_progress(registry)
+    if releasing:
+        return dg.SkipReason(f"{releasing}: one candidate at a time; labels keep counting")
     # label_events filters on received_at (>= reported_at): a superset, narrowed by report time
     reported = store.open().label_events(since=since)["reported_at"]
     fresh = reported[reported <= now]

@@ -1,11 +1,14 @@
 """`trained_model`: the case study's XGBoost recipe on the training snapshot, evaluated on a
-time-based holdout, logged to MLflow (dagster-mlflow run) and registered as `challenger`."""
+time-based holdout, logged to MLflow (dagster-mlflow run) and registered as a new version.
+
+No alias here: the candidate is only a version of the registry until it passes
+`validation_gate`; `challenger_model` then puts it in shadow."""
 
 from typing import Any
 
 import dagster as dg
 
-from fraud_assets.provenance import actor, latest_metadata, mlflow_run_url, provenance
+from fraud_assets.provenance import latest_metadata, mlflow_run_url, provenance
 from fraud_assets.resources import LocalFolder, RegistryResource
 from fraud_assets.tables import markdown_table
 
@@ -36,7 +39,6 @@ def trained_model(
 ) -> dg.MaterializeResult:
     import pandas as pd
 
-    from fraud_core.registry import CHALLENGER
     from fraud_core.training import (
         GatePolicy,
         Recipe,
@@ -84,13 +86,6 @@ def trained_model(
         tags={"dagster_run_id": context.run.run_id, "trigger": who["trigger"]},
         run_id=run.info.run_id,
         training_window=window,
-    )
-    facade.set_alias(
-        CHALLENGER,
-        info.version,
-        actor=actor(context),
-        reason="new candidate from retraining; awaits the validation gate",
-        details={"dagster_run_id": context.run.run_id, "training_window": window},
     )
     return dg.MaterializeResult(
         metadata={

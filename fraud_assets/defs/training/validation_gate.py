@@ -45,7 +45,7 @@ def validation_gate(
     import pandas as pd
 
     from fraud_core.features import FEATURE_NAMES
-    from fraud_core.registry import CHALLENGER, CHAMPION
+    from fraud_core.registry import CHAMPION
     from fraud_core.training import evaluate, judge
 
     candidate = latest_metadata(context.instance, "trained_model")
@@ -94,8 +94,6 @@ def validation_gate(
     facade.store.append_audit(who, f"validation_gate.{verdict}", subject, decision.summary, details)
     if not decision.passed:
         facade.mark_rejected(version, decision.summary, actor=who)
-        if facade.aliases().get(CHALLENGER) == version:
-            facade.clear_alias(CHALLENGER, actor=who, reason=f"refused by the gate: {version}")
     experiment_id = facade.client.get_run(run_id).info.experiment_id
     return dg.MaterializeResult(
         metadata={

@@ -1,0 +1,25 @@
+"""The platform's "now": wall-clock time, or the simulated instant of a replay or a test.
+
+`FRAUD_NOW` (an ISO instant, naive means UTC) moves every timestamp the platform writes: stage
+start tags, audit rows, label receipt times, metric rows. The Dagster `clock` resource reads
+the same variable, so assets, sensors and the rows they read agree on one time line.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+NOW_ENV = "FRAUD_NOW"
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO instant as an aware UTC datetime (naive means UTC)."""
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def now() -> datetime:
+    """`FRAUD_NOW` when set, else the wall clock (UTC, timezone-aware)."""
+    fixed = os.environ.get(NOW_ENV)
+    return parse_instant(fixed) if fixed else datetime.now(UTC)

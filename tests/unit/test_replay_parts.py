@@ -1,0 +1,70 @@
+"""The replay's pure parts: label delivery order, the figures of an arm, release paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from fraud_assets.replay.figures import rates, targets
+from fraud_assets.replay.history import release_problems
+from fraud_assets.replay.platform_arm import LabelQueue
+
+T0 = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def test_label_queue_delivers_each_event_once_in_report_order() -> None:
+    queue = LabelQueue()
+    hours = [5, 1 / 6, 1]
+    queue.add(pd.DataFrame({
+        "transaction_id": ["b", "a", "c"], "label": ["fraud", "legit", "legit"],
+        "source": ["chargeback", "dispute", "ticket_export"],
+        "reported_at": [T0 + timedelta(hours=h) for h in hours],
+    }))  # fmt: skip
+    assert queue.due(T0) == []
+    first = queue.due(T0 + timedelta(hours=1))  # [until) : the 01:00 event waits
+    assert [e[1] for e in first] == ["a"] and first[0][0] == T0 + timedelta(minutes=10)
+    assert [e[1] for e in queue.due(T0 + timedelta(days=1))] == ["c", "b"]
+    assert len(queue) == 0 and queue.due(T0 + timedelta(days=9)) == []
+
+
+def test_rates_are_true_fpr_recall_and_money() -> None:
+    blocked = np.array([True, False, True, False])
+    fraud = np.array([False, False, True, True])
+    usd = np.array([100.0, 50.0, 30.0, 200.0])
+    got = rates(blocked, fraud, usd)
+    assert got["fpr"] == 0.5 and got["recall"] == 0.5 and got["decline_rate"] == 0.5
+    assert got["false_block_usd"] == 0.03 * 100 + 15  # margin + churn (evaluation.Costs)
+    assert got["missed_fraud_usd"] == 200.0 and got["cost_usd"] == 218.0
+
+
+def test_release_problems_name_skipped_steps_and_double_promotions() -> None:
+    paths = {
+        "1": ["promotion"],  # the bootstrap champion: no release needed
+        "2": ["gate passed", "shadow passed", "canary stage", "canary stage", "promotion"],
+        "3": ["gate refused"],
+        "4": ["gate passed", "canary stage", "promotion"],
+        "5": ["gate passed", "shadow passed", "canary stage", "promotion", "promotion"],
+    }
+    problems = release_problems(paths, first="1")
+    assert len(problems) == 2
+    assert any(p.startswith("version 4 promoted without") for p in problems)
+    assert "version 5 promoted 2 times" in problems
+
+
+def test_targets_report_misses_with_their_figures() -> None:
+    from fraud_assets.replay.figures import ArmFigures
+
+    def arm(name: str, fpr: float, recall: float, cost: float, weekly_fpr: list[float]):
+        month = {"fpr": fpr, "recall": recall, "cost_usd": cost}
+        return ArmFigures(name, pd.DataFrame({"fpr": weekly_fpr}), month, {"cost_usd": cost * 6})
+
+    static = arm("static", 0.13, 0.90, 1000.0, [0.13] * 26)
+    platform = arm("platform", 0.05, 0.89, 400.0, [0.13] * 3 + [0.05] * 23)
+    checked = {t.name: t for t in targets(static, platform, 20.0, [{"worse": False}])}
+    assert checked["static: month-6 FPR >= 12% (the incident happens)"].met
+    missed = checked["platform: month-6 true FPR <= 4.8%"]
+    assert not missed.met and missed.figure == "5.00%"
+    assert not checked["platform: weekly FPR above 12% in at most 2 of the weeks"].met
+    assert checked["platform: six-month cost at most half the static arm's"].met
