@@ -41,5 +41,5 @@ def oracle_blocks(world: ReplayWorld, progress: Callable[[int], None] | None = N
         offset = world.drift.start
         blocks[serve.start - offset : serve.stop - offset] = scores >= STATIC_THRESHOLD
         if progress is not None:
-            progress(ORACLE_EVERY_DAYS)
+            progress(min(ORACLE_EVERY_DAYS, world.size.drift_days - day))
     return blocks

@@ -89,7 +89,11 @@ def replay_platform(
     static = baselines.static_blocks(world, load(first).predict)
     timed("static_arm", started)
     started = time.perf_counter()
-    oracle = baselines.oracle_blocks(world)
+    if show_progress:
+        with click.progressbar(length=size.drift_days, label="oracle  ", show_pos=True) as bar:
+            oracle = baselines.oracle_blocks(world, progress=bar.update)
+    else:
+        oracle = baselines.oracle_blocks(world)
     timed("oracle_arm", started)
 
     ids = world.transactions["transaction_id"].iloc[world.drift].astype(str)

@@ -95,7 +95,6 @@ def test_seeded_history_is_retrained_gated_and_promoted(
     assert not _alias_moves(platform, refused["model_version"])
 
 
-
 def _alias_moves(platform: Platform, version: str) -> list[dict]:
     """Alias moves recorded in the audit log that point an alias at `version`."""
     entries = platform.store.audit_entries(subject=f"fraud-detector/{version}")

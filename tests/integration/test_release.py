@@ -215,3 +215,28 @@ def test_fraudops_status_promote_and_rollback(release: Release, db_url: str) -> 
     assert _cli("rollback", "--restore-previous", *where).output.startswith("nothing")
     actors = {e["actor"] for e in store.audit_entries(action="rollback")}
     assert len(actors) == 1 and actors.pop().startswith("fraudops:")
+
+
+def test_retraining_waits_while_a_release_is_in_shadow_or_canary(
+    release: Release, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retraining now would replace the challenger and restart its shadow period: under
+    lasting drift (a drift retraining a day) no release would ever finish."""
+    from fraud_assets.definitions import defs
+    from fraud_core import release_ops
+    from tests.fixtures.dagster_platform import seed_log
+
+    seed_log(release.platform.store, days=30, per_day=200)
+    monkeypatch.setenv("FRAUD_RETRAIN_MIN_LABELS", "50")
+    release.platform.defs = defs()  # the label threshold binds when definitions load
+    release_ops.start_shadow(release.registry, "2", actor="test", reason="gated")
+    tags = release.registry.get_version("2").tags
+    assert tags["release_stage"] == "shadow" and tags["release_stage_started_at"]
+    waiting = release.tick("label_volume_sensor")
+    assert not waiting.run_requests
+    assert "version 2 is in shadow: one candidate at a time" in waiting.skip_message
+    release_ops.set_stage(release.registry, "2", 10, actor="test", reason="shadow passed")
+    assert "version 2 is in canary" in release.tick("label_volume_sensor").skip_message
+    release_ops.rollback(release.registry, actor="test", reason="test over")
+    (request,) = release.tick("label_volume_sensor").run_requests  # the sensor's job: retraining
+    assert request.tags["fraud/trigger"] == "sensor:label_volume_sensor"

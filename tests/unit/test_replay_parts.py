@@ -68,3 +68,15 @@ def test_targets_report_misses_with_their_figures() -> None:
     assert not missed.met and missed.figure == "5.00%"
     assert not checked["platform: weekly FPR above 12% in at most 2 of the weeks"].met
     assert checked["platform: six-month cost at most half the static arm's"].met
+
+
+def test_fraudops_replay_keeps_the_incident_and_refuses_platform_options_without_it() -> None:
+    from click.testing import CliRunner
+
+    from fraud_core.cli import main
+
+    runner = CliRunner()
+    shown = runner.invoke(main, ["replay", "--help"])
+    assert shown.exit_code == 0 and "--platform" in shown.output and "--quick" in shown.output
+    refused = runner.invoke(main, ["replay", "--quick"])
+    assert refused.exit_code == 2 and "--quick and --db-url need --platform" in refused.output
