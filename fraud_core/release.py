@@ -131,6 +131,23 @@ class ReleasePlan:
             self.power,
         )
 
+    def stage_detects(self, percent: int) -> float:
+        """The relative increase the stage's test catches with `power` at its size."""
+        if self.stage_min_samples is None:
+            return self.design_effect / self.base_decline_rate
+        return stats.canary_stage_detects(
+            self.stage_size(percent),
+            self.base_decline_rate,
+            self.decline_floor,
+            self._ratio(percent),
+            self.alpha,
+            self.power,
+        )
+
+    @staticmethod
+    def _ratio(percent: int) -> float:
+        return (100 - percent) / percent if percent < 100 else 1.0
+
     @property
     def shadow_rows(self) -> int:
         """Shadowed transactions before the verdict."""
@@ -323,10 +340,9 @@ def decline_test(counts: Declines, plan: ReleasePlan, percent: int) -> DeclineTe
     increase = canary / champion - 1 if canary is not None and champion else None
     needed = stats.boundary(plan.alpha)
     harmful = (
-        evidence >= needed
-        and canary is not None
+        canary is not None
         and champion is not None
-        and canary - champion >= plan.decline_floor
+        and bool(stats.decline_harmful(evidence, canary, champion, plan.alpha, plan.decline_floor))
     )
     detectable = None
     if counts.canary_n and counts.champion_n and champion:

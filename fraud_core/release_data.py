@@ -5,8 +5,8 @@ and latency signals from the scorer's `/metrics`. Read-only; rules live in `frau
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import astuple, dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, case, func, select
@@ -249,3 +249,72 @@ def shadow_count(store: FeedbackStore, version: str, since: datetime) -> int:
     stmt = select(func.count()).where(s.model_version == version, s.scored_at >= to_utc(since))
     with store.engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
+
+
+def paired_counts(store: FeedbackStore, version: str, since: datetime) -> dict[str, int]:
+    """The challenger's shadow decisions against the champion model's on the same transactions
+    since `since`: rows, blocks of each, newly blocked and newly approved (the champion's
+    decision before exploration, like the shadow's)."""
+    p, s = predictions.c, shadow_predictions.c
+    champion = (p.decision == "block") | (p.explored == True)  # noqa: E712 - SQL expression
+    challenger = s.decision == "block"
+
+    def count(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    stmt = (
+        select(
+            func.count(),
+            count(champion),
+            count(challenger),
+            count(~champion & challenger),
+            count(champion & ~challenger),
+        )  # fmt: skip
+        .select_from(shadow_predictions.join(predictions, p.transaction_id == s.transaction_id))
+        .where(s.model_version == version, s.scored_at >= to_utc(since), p.variant == "champion")
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(stmt).one()
+    keys = ("rows", "champion_blocks", "challenger_blocks", "newly_blocked", "newly_approved")
+    return dict(zip(keys, (int(v or 0) for v in row), strict=True))
+
+
+def describe_release(
+    registry: ModelRegistry, plan: ReleasePlan | None = None, now: datetime | None = None
+) -> str:
+    """One line on the release in progress, for a release manager: the canary stage's decline
+    test (rates, relative change, evidence, samples and time still needed), or the shadow's."""
+    from fraud_core import release_ops
+    from fraud_core.registry import CANARY, CHALLENGER
+    from fraud_core.release import StageSample, evaluate_stage, plan_from_env, shadow_test
+
+    plan = plan or plan_from_env()
+    now = now or datetime.now(UTC)
+    aliases, store = registry.aliases(), registry.store
+    percent = registry.canary_percent()
+    if aliases.get(CANARY) and percent:
+        version = aliases[CANARY]
+        since, champion_since = stage_window(registry, version, percent, plan)
+        whole, tested = stage_declines(store, version, since, champion_since,
+                                       plan.stage_size(percent))  # fmt: skip
+        sample = StageSample(percent, *astuple(whole), (now - since).total_seconds(),
+                             tested=tested)  # fmt: skip
+        return f"canary {version} at {percent}%, {evaluate_stage(sample, plan).summary}"
+    if aliases.get(CHALLENGER):
+        version = aliases[CHALLENGER]
+        since = release_ops.stage_started(registry, version)
+        counts = paired_counts(store, version, since)
+        if not counts["rows"]:
+            return f"shadow {version}: no shadowed transactions yet"
+        rows = counts["rows"]
+        figures = ShadowFigures(
+            rows=rows,
+            agreement_rate=1 - (counts["newly_blocked"] + counts["newly_approved"]) / rows,
+            champion_decline_rate=counts["champion_blocks"] / rows,
+            challenger_decline_rate=counts["challenger_blocks"] / rows,
+            newly_blocked=counts["newly_blocked"],
+            newly_approved=counts["newly_approved"],
+        )
+        return (f"shadow {version}, {rows:,} of {plan.shadow_rows:,} transactions: "
+                f"{shadow_test(figures, plan).words}")  # fmt: skip
+    return "no release in progress"

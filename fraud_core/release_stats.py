@@ -2,6 +2,7 @@
 the shadow's paired test, and the sample sizes that give them their power.
 
 Canary (two independent samples, disjoint customers): the pooled two-proportion z statistic
+(half a canary block of continuity correction, nothing said before `MIN_EXPECTED_BLOCKS`)
 scaled by the square root of the information fraction `t` (canary predictions / stage size)
 is, under "canary blocks as often as the champion", a Brownian motion on [0, 1]. Rolling back
 the first time it reaches c = z(1 - alpha/2) has a false-rollback rate of at most alpha however
@@ -27,6 +28,9 @@ from statistics import NormalDist
 import numpy as np
 
 _NORMAL = NormalDist()
+MIN_EXPECTED_BLOCKS = 5
+"""The canary blocks the champion's rate predicts before the test says anything: with fewer,
+the normal approximation overstates rare blocks (the chi-square rule of thumb)."""
 
 
 def z(q: float) -> float:
@@ -51,6 +55,7 @@ def decline_evidence(
 
     `size`: canary predictions at which the stage's test ends. `champion_grows`: the champion
     keeps serving during the stage (False at 100 %, when its comparison rows are fixed).
+    The evidence is 0 until the canary's expected blocks reach `MIN_EXPECTED_BLOCKS`.
     """
     n1, x1 = np.asarray(canary_n, float), np.asarray(canary_blocks, float)
     n0, x0 = np.asarray(champion_n, float), np.asarray(champion_blocks, float)
@@ -58,11 +63,19 @@ def decline_evidence(
         pooled = (x1 + x0) / (n1 + n0)
         neff = n1 * n0 / (n1 + n0)
         se = np.sqrt(pooled * (1 - pooled) / neff)
-        zs = np.where(se > 0, (x1 / n1 - x0 / n0) / se, 0.0)
+        judged = (se > 0) & (n1 * pooled >= MIN_EXPECTED_BLOCKS)
+        zs = np.where(judged, ((x1 - 0.5) / n1 - x0 / n0) / se, 0.0)
         n0_end = np.where(champion_grows, n0 * size / n1, n0)
         t = np.where(neff > 0, neff * (size + n0_end) / (size * n0_end), 0.0)
     zs = np.nan_to_num(zs)
     return zs * np.sqrt(t), np.nan_to_num(t)
+
+
+def decline_harmful(evidence, canary_rate, champion_rate, alpha: float, floor: float):
+    """The rollback rule: evidence at the boundary and an increase of at least the floor."""
+    return (np.asarray(evidence) >= boundary(alpha)) & (
+        np.asarray(canary_rate) - np.asarray(champion_rate) >= floor
+    )
 
 
 def canary_stage_size(
@@ -79,6 +92,21 @@ def canary_stage_size(
     evidence = ((boundary(alpha) * null_sd + z_power * alt_sd) / effect) ** 2
     over_floor = (z_power * alt_sd / (effect - floor)) ** 2
     return math.ceil(max(evidence, over_floor))
+
+
+def canary_stage_detects(
+    size: int, base_rate: float, floor: float, ratio: float, alpha: float, power: float
+) -> float:
+    """The relative increase a stage of `size` canary predictions catches with `power` (the
+    inverse of `canary_stage_size`, by bisection)."""
+    low, high = 1e-4, 100.0
+    for _ in range(60):
+        mid = (low * high) ** 0.5
+        if canary_stage_size(base_rate, mid, floor, ratio, alpha, power) <= size:
+            high = mid
+        else:
+            low = mid
+    return high
 
 
 def canary_detectable(
