@@ -62,8 +62,10 @@ class ReleasePlan:
     """The champion's expected decline rate, which the stages are sized for."""
     shadow_discordance: float = 0.02
     """Expected share of shadowed transactions the two models decide differently."""
-    alpha: float = 0.01
-    """Largest chance of stopping a candidate that blocks exactly as often as the champion."""
+    alpha: float = 0.005
+    """Chance of stopping a candidate that blocks exactly as often as the champion, under
+    continuous checking. The canary's bound is tight there (1 % measured 1.04 % at 1,000 checks
+    a stage, the normal approximation's error): 0.5 % keeps the 1 % requirement with margin."""
     power: float = 0.95
     """Chance of stopping one that blocks `decline_increase` more, by the end of a stage."""
     max_error_rate: float = 0.05
