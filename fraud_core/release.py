@@ -281,11 +281,11 @@ class DeclineTest:
 
     @property
     def words(self) -> str:
+        count = f"{self.canary_n:,} of {self.stage_size:,} canary predictions"
         if self.canary_rate is None or self.champion_rate is None:
-            head = "no canary and champion predictions to compare yet"
-        else:
-            change = f": {self.increase:+.0%}" if self.increase is not None else ""
-            head = f"canary blocks {self.canary_rate:.1%} vs {self.champion_rate:.1%}{change}"
+            return f"no canary and champion predictions to compare yet; {count}"
+        change = f": {self.increase:+.0%}" if self.increase is not None else ""
+        head = f"canary blocks {self.canary_rate:.1%} vs {self.champion_rate:.1%}{change}"
         if self.harmful:
             strength = f"{self.evidence:.1f} >= {self.needed:.1f}"
             return f"{head}, evidence strong enough to roll back ({strength})"
@@ -298,8 +298,7 @@ class DeclineTest:
         now = f"{self.detectable_now:+.0%}" if self.detectable_now is not None else "nothing"
         return (
             f"{head}, evidence {self.evidence:.1f} of {self.needed:.1f} needed to roll back; "
-            f"{self.canary_n:,} of {self.stage_size:,} canary predictions, would catch "
-            f"{now} now"
+            f"{count}, would catch {now} now"
         )
 
     def figures(self) -> dict[str, float | int | str | None]:
@@ -369,7 +368,7 @@ def decline_test(counts: Declines, plan: ReleasePlan, percent: int) -> DeclineTe
         counts.canary_n,
         size,
         detectable,
-        plan.design_effect / plan.base_decline_rate,
+        plan.stage_detects(percent),
         harmful,
         f"{plan.power:.0%} of the time",
     )

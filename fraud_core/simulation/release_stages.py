@@ -10,6 +10,7 @@ shadowed rows, each decided differently by the two models with probability `disc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,10 +33,24 @@ class StageRuns:
         return self.stopped / self.runs
 
 
+def gate_rule(plan: ReleasePlan, size: int, grows: bool) -> Callable:
+    """The canary gate's rollback rule on arrays of cumulative counts (the code the sensor runs)."""
+
+    def rule(canary_n, canary, champion_n, champion):
+        evidence, _ = stats.decline_evidence(canary_n, canary, champion_n, champion, size, grows)
+        return stats.decline_harmful(evidence, canary / canary_n, champion / champion_n,
+                                     plan.alpha, plan.decline_floor)  # fmt: skip
+
+    return rule
+
+
 def canary_stages(plan: ReleasePlan, percent: int, base_rate: float, increase: float,
-                  runs: int, ticks: int, seed: int = 0, chunk: int = 200) -> StageRuns:  # fmt: skip
+                  runs: int, ticks: int, seed: int = 0, chunk: int = 200,
+                  rule: Callable | None = None) -> StageRuns:  # fmt: skip
     """`runs` canary stages at `percent` %, checked `ticks` times each, the canary blocking
-    `base_rate * (1 + increase)` and the champion `base_rate`."""
+    `base_rate * (1 + increase)` and the champion `base_rate`. `rule(canary_n, canary_blocks,
+    champion_n, champion_blocks)` -> stop, on (runs, ticks) arrays: the gate's by default
+    (a benchmark passes baselines)."""
     rng = np.random.default_rng(seed)
     size = plan.stage_size(percent)
     ratio = (100 - percent) / percent if percent < 100 else 1.0
@@ -44,6 +59,7 @@ def canary_stages(plan: ReleasePlan, percent: int, base_rate: float, increase: f
     champion_step = np.diff(np.linspace(0, size * ratio, ticks + 1).round()).astype(np.int64)
     canary_n, champion_total = np.cumsum(canary_step), int(champion_step.sum())
     champion_n = np.cumsum(champion_step) if grows else np.full(ticks, champion_total)
+    rule = rule or gate_rule(plan, size, grows)
     stopped = 0
     for start in range(0, runs, chunk):
         n = min(chunk, runs - start)
@@ -52,10 +68,7 @@ def canary_stages(plan: ReleasePlan, percent: int, base_rate: float, increase: f
             champion = rng.binomial(champion_step, base_rate, (n, ticks)).cumsum(1)
         else:  # at 100 %: the champion's rows are the release's earlier ones, fixed
             champion = np.repeat(rng.binomial(champion_total, base_rate, (n, 1)), ticks, 1)
-        evidence, _ = stats.decline_evidence(canary_n, canary, champion_n, champion, size, grows)
-        harmful = stats.decline_harmful(evidence, canary / canary_n, champion / champion_n,
-                                        plan.alpha, plan.decline_floor)  # fmt: skip
-        stopped += int(harmful.any(axis=1).sum())
+        stopped += int(rule(canary_n, canary, champion_n, champion).any(axis=1).sum())
     return StageRuns(runs, stopped, size, ticks)
 
 
