@@ -128,7 +128,9 @@ def test_healthy_canary_walks_every_stage_then_is_promoted(release: Release) -> 
         stage = release.platform.metadata("canary_release")
         figures = stage["previous_stage_figures"]
         assert figures["percent"] == percent and figures["canary_n"] == 250
-        assert stage["previous_stage_test"].startswith("canary blocks 3.0% vs 3.0%: +0%, no ")
+        assert stage["previous_stage_test"].startswith(
+            "canary blocks 3.2% vs 3.0%: +7%, no evidence"
+        )
         assert stage["stage_size"] == 200 and "first 200 canary predictions" in stage["stage_plan"]
     store.insert_predictions(served("canary", "2", 250, 0.03))  # 100 %: no champion traffic
     request, result = release.step("canary_health_sensor")
