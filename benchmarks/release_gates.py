@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-from statistics import NormalDist
 
 import numpy as np
 
@@ -54,7 +53,8 @@ def interval(rate: float, runs: int) -> str:
 def main() -> None:
     plan = ReleasePlan()
     print(
-        f"plan: +{plan.decline_increase:.0%} relative (floor {plan.decline_floor:.1%} points) "
+        f"plan: +{plan.decline_increase:.0%} relative "
+        f"(floor {plan.decline_floor * 100:.1f} points) "
         f"at a {BASE:.0%} decline rate, alpha {plan.alpha:.1%}, power {plan.power:.0%}; "
         f"{PER_DAY:,} payments/day, a check every {TICK_SECONDS} s, {RUNS:,} stages each"
     )
@@ -96,13 +96,15 @@ def main() -> None:
         f"{interval(same.rate, RUNS)}, +20% caught {interval(worse.rate, RUNS)} "
         f"({time.perf_counter() - started:.1f} s)"
     )
-    normal = NormalDist()
-    fixed = (z(1 - plan.alpha) + z(plan.power)) ** 2 * (0.024 * 0.976 + 0.02 * 0.98 / 9) / 0.004**2
+    p0, p1, ratio = BASE, BASE * 1.2, 9
+    pooled = (p1 + ratio * p0) / (1 + ratio)
+    null_sd = math.sqrt(pooled * (1 - pooled) * (1 + 1 / ratio))
+    alt_sd = math.sqrt(p1 * (1 - p1) + p0 * (1 - p0) / ratio)
+    fixed = ((z(1 - plan.alpha) * null_sd + z(plan.power) * alt_sd) / (p1 - p0)) ** 2
     print(
-        f"baseline size: a single fixed-sample test at 10% needs {fixed:,.0f} canary "
-        f"predictions (valid only if looked at once); the sequential stage "
-        f"{plan.stage_size(10) / fixed:.2f}x that; alpha-spending boundary "
-        f"z {z(1 - plan.alpha / 2):.2f} vs {normal.inv_cdf(1 - plan.alpha):.2f}"
+        f"baseline size: one fixed-sample test at 10% (valid only if looked at once, z "
+        f"{z(1 - plan.alpha):.2f}) needs {fixed:,.0f} canary predictions; the sequential stage "
+        f"(z {z(1 - plan.alpha / 2):.2f} at its end) {plan.stage_size(10) / fixed:.2f}x that"
     )
     for base in (0.005, 0.01, 0.05):
         other = ReleasePlan(base_decline_rate=base)
