@@ -111,7 +111,7 @@ def main() -> None:
         print(
             f"at a {base:.1%} base rate: stage 10% {other.stage_size(10):,} canary predictions "
             f"({other.stage_size(10) / (PER_DAY * 0.1):.1f} days), shadow "
-            f"{other.shadow_rows:,} rows, sized for {other.design_effect:.2%} points"
+            f"{other.shadow_rows:,} rows, sized for +{other.design_effect * 100:.2f} points"
         )
 
 

@@ -2,13 +2,14 @@
 the shadow's paired test, and the sample sizes that give them their power.
 
 Canary (two independent samples, disjoint customers): the pooled two-proportion z statistic
-(half a canary block of continuity correction, nothing said before `MIN_EXPECTED_BLOCKS`)
-scaled by the square root of the information fraction `t` (canary predictions / stage size)
-is, under "canary blocks as often as the champion", a Brownian motion on [0, 1]. Rolling back
-the first time it reaches c = z(1 - alpha/2) has a false-rollback rate of at most alpha however
-often it is checked (reflection principle: P(max B >= c) = 2 (1 - Phi(c))). This is the
-continuous limit of Lan-DeMets' O'Brien-Fleming alpha spending. Checking on a clock only
-lowers the rate; the stage's test stops at its size (the caller counts up to there).
+(with half a canary block of continuity correction: rare blocks are skewed), scaled by the
+square root of the information fraction `t` (canary predictions / stage size), is under
+"canary blocks as often as the champion" approximately a Brownian motion on [0, 1]. Rolling
+back the first time it reaches c = z(1 - alpha/2) then has a false-rollback rate of at most
+alpha however often it is checked (reflection principle: P(max B >= c) = 2 (1 - Phi(c))),
+the continuous limit of Lan-DeMets' O'Brien-Fleming alpha spending. The bound is tight and
+the approximation shows: alpha 1 % measured 1.04 % at 1,000 checks a stage (hence the plan's
+0.5 %). The stage's test ends at its size (the caller counts up to there).
 
 Shadow (the same transactions scored by both models): only the discordant pairs carry
 information; under "same decline rate" the newly blocked ones are Binomial(pairs, 1/2)
@@ -28,9 +29,6 @@ from statistics import NormalDist
 import numpy as np
 
 _NORMAL = NormalDist()
-MIN_EXPECTED_BLOCKS = 5
-"""The canary blocks the champion's rate predicts before the test says anything: with fewer,
-the normal approximation overstates rare blocks (the chi-square rule of thumb)."""
 
 
 def z(q: float) -> float:
@@ -55,7 +53,6 @@ def decline_evidence(
 
     `size`: canary predictions at which the stage's test ends. `champion_grows`: the champion
     keeps serving during the stage (False at 100 %, when its comparison rows are fixed).
-    The evidence is 0 until the canary's expected blocks reach `MIN_EXPECTED_BLOCKS`.
     """
     n1, x1 = np.asarray(canary_n, float), np.asarray(canary_blocks, float)
     n0, x0 = np.asarray(champion_n, float), np.asarray(champion_blocks, float)
@@ -63,8 +60,7 @@ def decline_evidence(
         pooled = (x1 + x0) / (n1 + n0)
         neff = n1 * n0 / (n1 + n0)
         se = np.sqrt(pooled * (1 - pooled) / neff)
-        judged = (se > 0) & (n1 * pooled >= MIN_EXPECTED_BLOCKS)
-        zs = np.where(judged, ((x1 - 0.5) / n1 - x0 / n0) / se, 0.0)
+        zs = np.where(se > 0, ((x1 - 0.5) / n1 - x0 / n0) / se, 0.0)
         n0_end = np.where(champion_grows, n0 * size / n1, n0)
         t = np.where(neff > 0, neff * (size + n0_end) / (size * n0_end), 0.0)
     zs = np.nan_to_num(zs)

@@ -154,10 +154,12 @@ def test_unhealthy_canary_is_rolled_back_and_never_released_again(release: Relea
 
     store, registry = release.platform.store, release.registry
     release_ops.set_stage(registry, "3", 10, actor="test", reason="shadow passed")
-    store.insert_predictions(served("canary", "3", 50, 0.6))
     store.insert_predictions(served("champion", "1", 400, 0.03))
-    assert release.tick("canary_health_sensor").skip_message.startswith("canary 3 at 10%: wait")
-    store.insert_predictions(served("canary", "3", 200, 0.6))
+    store.insert_predictions(served("canary", "3", 10, 0.6))
+    waiting = release.tick("canary_health_sensor").skip_message
+    assert waiting.startswith("canary 3 at 10%: wait: canary blocks 60.0% vs 3.0%: +1900%, ")
+    assert "10 of 200 canary predictions" in waiting  # 6 of 10: not yet enough evidence
+    store.insert_predictions(served("canary", "3", 40, 0.6))  # 50 of 200: enough, no waiting
     request = release.step_request("canary_health_sensor")
     config = request.run_config["ops"]["rollback_release"]["config"]
     broken = dg.RunRequest(
@@ -178,7 +180,7 @@ def test_unhealthy_canary_is_rolled_back_and_never_released_again(release: Relea
         in entry["reason"]
     )
     assert entry["details"]["figures"]["decline_test"].startswith("canary blocks 60.0%")
-    assert entry["details"]["figures"]["canary_n"] == 250
+    assert entry["details"]["figures"]["canary_n"] == 50
     assert entry["actor"] == "dagster:sensor:canary_health_sensor"
     again = release.run(request)  # the same request twice: nothing left to do
     assert again.success and len(store.audit_entries(action="release.rollback")) == 1
