@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import astuple, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, case, func, select
@@ -284,12 +284,12 @@ def describe_release(
 ) -> str:
     """One line on the release in progress, for a release manager: the canary stage's decline
     test (rates, relative change, evidence, samples and time still needed), or the shadow's."""
-    from fraud_core import release_ops
+    from fraud_core import clock, release_ops
     from fraud_core.registry import CANARY, CHALLENGER
     from fraud_core.release import StageSample, evaluate_stage, plan_from_env, shadow_test
 
     plan = plan or plan_from_env()
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     aliases, store = registry.aliases(), registry.store
     percent = registry.canary_percent()
     if aliases.get(CANARY) and percent:
