@@ -5,13 +5,13 @@ and latency signals from the scorer's `/metrics`. Read-only; rules live in `frau
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, case, func, select
 
-from fraud_core.release import ShadowFigures
+from fraud_core.release import Declines, ReleasePlan, ShadowFigures
 from fraud_core.store.models import label_events, predictions, shadow_predictions, to_utc
 
 LATENCY_BUCKET = "fraud_prediction_latency_seconds_bucket"
@@ -19,6 +19,7 @@ LATENCY_BUCKET = "fraud_prediction_latency_seconds_bucket"
 if TYPE_CHECKING:
     import pandas as pd
 
+    from fraud_core.registry import ModelRegistry
     from fraud_core.store import FeedbackStore
 
 
@@ -27,19 +28,58 @@ def decision_counts(
     since: datetime,
     canary_version: str,
     champion_since: datetime | None = None,
+    until: datetime | None = None,
 ) -> dict[str, tuple[int, int]]:
     """Variant -> (predictions, blocks): the canary's (its version only: a previous canary's
     rows never count for the next) since `since`, the champion's since `champion_since`
-    (default `since`; earlier at 100 %, when the champion serves nobody)."""
+    (default `since`; earlier at 100 %, when the champion serves nobody); both up to `until`."""
     p = predictions.c
     blocks = func.sum(case((p.decision == "block", 1), else_=0))
     canary = (p.variant == "canary") & (p.model_version == canary_version)
     canary &= p.scored_at >= to_utc(since)
     champion = (p.variant == "champion") & (p.scored_at >= to_utc(champion_since or since))
-    stmt = select(p.variant, func.count(), blocks).where(canary | champion).group_by(p.variant)
+    window = canary | champion
+    if until is not None:
+        window &= p.scored_at <= to_utc(until)
+    stmt = select(p.variant, func.count(), blocks).where(window).group_by(p.variant)
     with store.engine.connect() as conn:
         found = {variant: (int(n), int(b or 0)) for variant, n, b in conn.execute(stmt)}
     return {v: found.get(v, (0, 0)) for v in ("champion", "canary")}
+
+
+def _declines(counts: dict[str, tuple[int, int]]) -> Declines:
+    return Declines(*counts["canary"], *counts["champion"])
+
+
+def stage_declines(
+    store: FeedbackStore, version: str, since: datetime, champion_since: datetime, size: int
+) -> tuple[Declines, Declines | None]:
+    """The stage's counts, and those of its decline test once the canary served more than
+    `size` predictions: up to the `size`-th (the test ends there), the champion's likewise."""
+    whole = _declines(decision_counts(store, since, version, champion_since))
+    if whole.canary_n <= size:
+        return whole, None
+    p = predictions.c
+    nth = (
+        select(p.scored_at)
+        .where(p.variant == "canary", p.model_version == version, p.scored_at >= to_utc(since))
+        .order_by(p.scored_at, p.id)
+        .offset(size - 1)
+        .limit(1)
+    )
+    with store.engine.connect() as conn:
+        until = conn.execute(nth).scalar_one()
+    return whole, _declines(decision_counts(store, since, version, champion_since, until))
+
+
+def stage_window(registry: ModelRegistry, version: str, percent: int, plan: ReleasePlan):
+    """(stage start, start of the champion's comparison rows): at the last stage the champion
+    serves nobody, so it is compared with the champion's rows since the release began."""
+    from fraud_core import release_ops
+
+    since = release_ops.stage_started(registry, version)
+    history = release_ops.stage_history(registry, version) if percent == plan.stages[-1] else []
+    return since, (datetime.fromisoformat(history[0]["at"]) if history else since)
 
 
 def canary_fpr(store: FeedbackStore, since: datetime, version: str) -> tuple[float | None, int]:
@@ -62,8 +102,9 @@ def canary_fpr(store: FeedbackStore, since: datetime, version: str) -> tuple[flo
 
 
 def shadow_frame(store: FeedbackStore, version: str, since: datetime) -> pd.DataFrame:
-    """Served predictions with the challenger's shadow score since `since`, one row each, with
-    `label` ('fraud', 'legit' or None) from the label events."""
+    """The champion's served predictions paired with the challenger's shadow prediction of the
+    same transaction since `since`, one row each, with `label` ('fraud', 'legit' or None) from
+    the label events."""
     from fraud_core.store.frames import read_frame
 
     p, s, le = predictions.c, shadow_predictions.c, label_events.c
@@ -84,6 +125,7 @@ def shadow_frame(store: FeedbackStore, version: str, since: datetime) -> pd.Data
             p.amount_usd,
             p.score,
             p.decision,
+            p.explored,
             p.model_version,
             s.score.label("shadow_score"),
             s.decision.label("shadow_decision"),
@@ -107,6 +149,7 @@ def shadow_figures(frame: pd.DataFrame) -> ShadowFigures:
     from fraud_core.evaluation import estimate_without_labels
 
     served, shadow = frame["decision"] == "block", frame["shadow_decision"] == "block"
+    champion = _model_blocks(frame)
     legit, fraud = frame["label"] == "legit", frame["label"] == "fraud"
     amounts = frame["amount_usd"].to_numpy()
     mine = estimate_without_labels(frame["shadow_score"].to_numpy(), shadow.to_numpy(), amounts)
@@ -114,9 +157,11 @@ def shadow_figures(frame: pd.DataFrame) -> ShadowFigures:
     n_legit, n_fraud = int(legit.sum()), int(fraud.sum())
     return ShadowFigures(
         rows=len(frame),
-        agreement_rate=float((served == shadow).mean()),
-        champion_decline_rate=float(served.mean()),
+        agreement_rate=float((champion == shadow).mean()),
+        champion_decline_rate=float(champion.mean()),
         challenger_decline_rate=float(shadow.mean()),
+        newly_blocked=int((~champion & shadow).sum()),
+        newly_approved=int((champion & ~shadow).sum()),
         labelled_rows=int(frame["label"].notna().sum()),
         champion_fpr=float(served[legit].mean()) if n_legit else None,
         challenger_fpr=float(shadow[legit].mean()) if n_legit else None,
@@ -127,9 +172,15 @@ def shadow_figures(frame: pd.DataFrame) -> ShadowFigures:
     )
 
 
+def _model_blocks(frame: pd.DataFrame) -> pd.Series:
+    """The champion model's block decisions: served blocks and the ones exploration approved
+    (the shadow's decision is the challenger's before exploration: like with like)."""
+    return (frame["decision"] == "block") | frame["explored"].astype(bool)
+
+
 def flips_by_segment(frame: pd.DataFrame) -> list[dict]:
     """Per segment: rows, champion-approve -> challenger-block flips and the reverse."""
-    served, shadow = frame["decision"] == "block", frame["shadow_decision"] == "block"
+    served, shadow = _model_blocks(frame), frame["shadow_decision"] == "block"
     table = frame.assign(newly_blocked=~served & shadow, newly_approved=served & ~shadow)
     grouped = table.groupby("segment").agg(
         rows=("transaction_id", "size"),
@@ -198,3 +249,72 @@ def shadow_count(store: FeedbackStore, version: str, since: datetime) -> int:
     stmt = select(func.count()).where(s.model_version == version, s.scored_at >= to_utc(since))
     with store.engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
+
+
+def paired_counts(store: FeedbackStore, version: str, since: datetime) -> dict[str, int]:
+    """The challenger's shadow decisions against the champion model's on the same transactions
+    since `since`: rows, blocks of each, newly blocked and newly approved (the champion's
+    decision before exploration, like the shadow's)."""
+    p, s = predictions.c, shadow_predictions.c
+    champion = (p.decision == "block") | (p.explored == True)  # noqa: E712 - SQL expression
+    challenger = s.decision == "block"
+
+    def count(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    stmt = (
+        select(
+            func.count(),
+            count(champion),
+            count(challenger),
+            count(~champion & challenger),
+            count(champion & ~challenger),
+        )  # fmt: skip
+        .select_from(shadow_predictions.join(predictions, p.transaction_id == s.transaction_id))
+        .where(s.model_version == version, s.scored_at >= to_utc(since), p.variant == "champion")
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(stmt).one()
+    keys = ("rows", "champion_blocks", "challenger_blocks", "newly_blocked", "newly_approved")
+    return dict(zip(keys, (int(v or 0) for v in row), strict=True))
+
+
+def describe_release(
+    registry: ModelRegistry, plan: ReleasePlan | None = None, now: datetime | None = None
+) -> str:
+    """One line on the release in progress, for a release manager: the canary stage's decline
+    test (rates, relative change, evidence, samples and time still needed), or the shadow's."""
+    from fraud_core import clock, release_ops
+    from fraud_core.registry import CANARY, CHALLENGER
+    from fraud_core.release import StageSample, evaluate_stage, plan_from_env, shadow_test
+
+    plan = plan or plan_from_env()
+    now = now or clock.now()
+    aliases, store = registry.aliases(), registry.store
+    percent = registry.canary_percent()
+    if aliases.get(CANARY) and percent:
+        version = aliases[CANARY]
+        since, champion_since = stage_window(registry, version, percent, plan)
+        whole, tested = stage_declines(store, version, since, champion_since,
+                                       plan.stage_size(percent))  # fmt: skip
+        sample = StageSample(percent, *astuple(whole), (now - since).total_seconds(),
+                             tested=tested)  # fmt: skip
+        return f"canary {version} at {percent}%, {evaluate_stage(sample, plan).summary}"
+    if aliases.get(CHALLENGER):
+        version = aliases[CHALLENGER]
+        since = release_ops.stage_started(registry, version)
+        counts = paired_counts(store, version, since)
+        if not counts["rows"]:
+            return f"shadow {version}: no shadowed transactions yet"
+        rows = counts["rows"]
+        figures = ShadowFigures(
+            rows=rows,
+            agreement_rate=1 - (counts["newly_blocked"] + counts["newly_approved"]) / rows,
+            champion_decline_rate=counts["champion_blocks"] / rows,
+            challenger_decline_rate=counts["challenger_blocks"] / rows,
+            newly_blocked=counts["newly_blocked"],
+            newly_approved=counts["newly_approved"],
+        )
+        return (f"shadow {version}, {rows:,} of {plan.shadow_rows:,} transactions: "
+                f"{shadow_test(figures, plan).words}")  # fmt: skip
+    return "no release in progress"

@@ -67,8 +67,9 @@ def platform_environment(folder: Path, db_url: str | None, size_factor: float) -
         from fraud_core.release import ReleasePlan
 
         plan = ReleasePlan()
-        env["FRAUD_SHADOW_MIN_ROWS"] = str(max(100, int(plan.shadow_min_rows * size_factor)))
-        env["FRAUD_STAGE_MIN_SAMPLES"] = str(max(50, int(plan.stage_min_samples * size_factor)))
+        first = plan.stage_size(plan.stages[0])  # sizes are computed now: scale the first's
+        env["FRAUD_SHADOW_MIN_ROWS"] = str(max(100, int(plan.shadow_rows * size_factor)))
+        env["FRAUD_STAGE_MIN_SAMPLES"] = str(max(50, int(first * size_factor)))
         env["FRAUD_RETRAIN_MIN_LABELS"] = str(max(50, int(1000 * size_factor)))
     return env
 

@@ -14,6 +14,7 @@ def status(db_url: str | None, tracking_uri: str | None) -> None:
     FPR and drift figures of monitoring."""
     from fraud_core.registry import CANARY, CHALLENGER, CHAMPION, PREVIOUS
     from fraud_core.release import STAGE_STARTED_TAG
+    from fraud_core.release_data import describe_release
     from fraud_core.release_ops import candidate, current_stage
 
     with open_registry(db_url, tracking_uri) as registry:
@@ -22,6 +23,7 @@ def status(db_url: str | None, tracking_uri: str | None) -> None:
         stage = current_stage(registry)
         since = registry.get_version(released).tags.get(STAGE_STARTED_TAG) if released else None
         metrics = registry.store.latest_metrics()
+        click.echo(f"release   {describe_release(registry)}")
     for name, alias in (("champion", CHAMPION), ("canary", CANARY), ("shadow", CHALLENGER),
                         ("previous", PREVIOUS)):  # fmt: skip
         click.echo(f"{name:<9} {aliases.get(alias, '-')}")

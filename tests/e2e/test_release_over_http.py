@@ -158,7 +158,8 @@ def test_bad_candidate_is_rolled_back_at_the_first_stage(
     assert registry.is_rejected("3") and registry.aliases() == {"champion": "1"}
     assert stored(release, "3", "canary") == len(saw_3)  # nobody else ever got version 3
     entry = release.platform.store.audit_entries(action="release.rollback")[0]
-    assert "canary declines" in entry["reason"] and entry["details"]["figures"]["canary_n"]
+    assert "evidence strong enough to roll back" in entry["reason"]
+    assert entry["details"]["figures"]["canary_n"]
     assert entry["details"]["figures"]["canary_requests"] == len(saw_3)
     print(f"bad canary: declines {blocked}, dropped {took:.2f} s after the rollback run "
           f"({time.monotonic() - finished:.2f} s)")  # fmt: skip

@@ -81,6 +81,10 @@ def test_shadow_verdict_opens_the_canary_or_rejects_the_challenger(release: Rele
     assert result.success
     shadow = release.platform.metadata("shadow_evaluation")
     assert shadow["shadow_passed"] and shadow["agreement_rate"] > 0.9
+    assert (shadow["newly_blocked"], shadow["newly_approved"]) == (3, 0)  # 15 vs 12 of 400
+    assert shadow["decline_p_value"] == pytest.approx(0.125) and shadow["shadow_result"].startswith(
+        "passed: challenger blocks 3.75% vs champion 3.00% on the same 400 transactions: +25%"
+    )
     assert shadow["labelled_rows"] == 210 and shadow["champion_fpr"] == 0.0
     assert shadow["champion_recall"] == shadow["challenger_recall"] == 1.0
     assert registry.aliases() == {"champion": "1", "canary": "2"}
@@ -99,7 +103,10 @@ def test_shadow_verdict_opens_the_canary_or_rejects_the_challenger(release: Rele
     _, result = release.step("shadow_ready_sensor")
     assert not result.success
     (check,) = result.get_asset_check_evaluations()
-    assert not check.passed and "challenger declines 50.00%" in check.description
+    assert not check.passed and check.description.startswith(
+        "failed: challenger blocks 50.00% vs champion 3.00% on the same 400 transactions"
+    )
+    assert "evidence strong enough to stop the release" in check.description
     ran = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
     assert "canary_release" not in ran
     assert registry.aliases() == {"champion": "1"} and registry.is_rejected("3")
@@ -113,13 +120,18 @@ def test_healthy_canary_walks_every_stage_then_is_promoted(release: Release) -> 
     release_ops.set_stage(registry, "2", 10, actor="test", reason="shadow passed")
     for percent, following in ((10, 25), (25, 50), (50, 100)):
         assert "0 of 200 canary predictions" in release.tick("canary_health_sensor").skip_message
-        store.insert_predictions(served("canary", "2", 250, 0.03))
-        store.insert_predictions(served("champion", "1", 500, 0.03))
+        store.insert_predictions(served("champion", "1", 500, 0.03))  # interleaved in reality:
+        store.insert_predictions(served("canary", "2", 250, 0.03))  # the test window takes both
         request, result = release.step("canary_health_sensor")
         assert request.job_name == "canary_stage" and result.success, request.tags
         assert registry.canary_percent() == following
-        figures = release.platform.metadata("canary_release")["previous_stage_figures"]
+        stage = release.platform.metadata("canary_release")
+        figures = stage["previous_stage_figures"]
         assert figures["percent"] == percent and figures["canary_n"] == 250
+        assert stage["previous_stage_test"].startswith(
+            "canary blocks 3.2% vs 3.0%: +7%, no evidence"
+        )
+        assert stage["stage_size"] == 200 and "first 200 canary predictions" in stage["stage_plan"]
     store.insert_predictions(served("canary", "2", 250, 0.03))  # 100 %: no champion traffic
     request, result = release.step("canary_health_sensor")
     assert request.job_name == "promotion" and result.success
@@ -142,10 +154,12 @@ def test_unhealthy_canary_is_rolled_back_and_never_released_again(release: Relea
 
     store, registry = release.platform.store, release.registry
     release_ops.set_stage(registry, "3", 10, actor="test", reason="shadow passed")
-    store.insert_predictions(served("canary", "3", 50, 0.6))
     store.insert_predictions(served("champion", "1", 400, 0.03))
-    assert release.tick("canary_health_sensor").skip_message.startswith("canary 3 at 10%: wait")
-    store.insert_predictions(served("canary", "3", 200, 0.6))
+    store.insert_predictions(served("canary", "3", 10, 0.6))
+    waiting = release.tick("canary_health_sensor").skip_message
+    assert waiting.startswith("canary 3 at 10%: wait: canary blocks 60.0% vs 3.0%: +1900%, ")
+    assert "10 of 200 canary predictions" in waiting  # 6 of 10: not yet enough evidence
+    store.insert_predictions(served("canary", "3", 40, 0.6))  # 50 of 200: enough, no waiting
     request = release.step_request("canary_health_sensor")
     config = request.run_config["ops"]["rollback_release"]["config"]
     broken = dg.RunRequest(
@@ -161,8 +175,12 @@ def test_unhealthy_canary_is_rolled_back_and_never_released_again(release: Relea
     assert registry.aliases() == {"champion": "1"} and registry.canary_percent() == 0
     assert registry.is_rejected("3")
     entry = store.audit_entries(action="release.rollback")[0]
-    assert "canary declines 60.00% vs champion 3.00%" in entry["reason"]
-    assert entry["details"]["figures"]["canary_n"] == 250
+    assert (
+        "canary blocks 60.0% vs 3.0%: +1900%, evidence strong enough to roll back"
+        in entry["reason"]
+    )
+    assert entry["details"]["figures"]["decline_test"].startswith("canary blocks 60.0%")
+    assert entry["details"]["figures"]["canary_n"] == 50
     assert entry["actor"] == "dagster:sensor:canary_health_sensor"
     again = release.run(request)  # the same request twice: nothing left to do
     assert again.success and len(store.audit_entries(action="release.rollback")) == 1
@@ -196,6 +214,8 @@ def test_fraudops_status_promote_and_rollback(release: Release, db_url: str) -> 
     lines = dict(line.split(None, 1) for line in status.output.splitlines() if " " in line)
     assert lines["champion"].strip() == "2" and lines["canary"].strip() == "3"
     assert lines["stage"].startswith("canary 25%") and lines["traffic"].startswith("25% ")
+    assert lines["release"].startswith("canary 3 at 25%, wait: no canary and champion predictions")
+    assert "0 of 200 canary predictions" in lines["release"]
     assert "0.0210 (v2, window to 2026-05-08 00:00)" in status.output
     assert "drift     no data" in status.output
 

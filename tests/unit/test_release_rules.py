@@ -1,22 +1,29 @@
-"""Release rules: the stage plan, the two-proportion test, stage health, the shadow verdict."""
+"""Release rules: the stage plan and its sizes, the canary's sequential decline test, stage
+health, the shadow's paired test, and both measured by simulation with their own code."""
 
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import pytest
 
+from fraud_core import release_stats as stats
 from fraud_core.release import (
+    Declines,
     ReleasePlan,
     ShadowFigures,
     StageSample,
+    decline_test,
     evaluate_stage,
     judge_shadow,
     parse_stages,
-    two_proportion_test,
+    shadow_test,
 )
+from fraud_core.simulation.release_stages import canary_stages, shadow_runs
 
-PLAN = ReleasePlan(stage_min_seconds=60, stage_min_samples=500)
+PLAN = ReleasePlan(stage_min_seconds=60, stage_min_samples=1000)
+DEFAULT = ReleasePlan()
 
 
 def test_plan_walks_its_stages_and_refuses_bad_ones() -> None:
@@ -27,36 +34,69 @@ def test_plan_walks_its_stages_and_refuses_bad_ones() -> None:
             ReleasePlan(stages=bad)
     with pytest.raises(ValueError, match="comma-separated"):
         parse_stages("10,x")
+    for bad in (dict(alpha=0.6), dict(power=0.4), dict(decline_increase=0), dict(decline_floor=-1),
+                dict(stage_min_samples=0), dict(shadow_discordance=0.001)):  # fmt: skip
+        with pytest.raises(ValueError, match="release plan"):
+            ReleasePlan(**bad)
 
 
-def test_two_proportion_test_matches_the_normal_approximation() -> None:
-    z, p = two_proportion_test(60, 1000, 30, 1000)
-    se = math.sqrt(0.06 * 0.94 / 1000 + 0.03 * 0.97 / 1000)
-    assert z == pytest.approx(0.03 / se) and p == pytest.approx(0.5 * math.erfc(z / 2**0.5))
-    assert p < 0.01
-    assert two_proportion_test(30, 1000, 30, 1000)[1] == pytest.approx(0.5)
-    _, with_margin = two_proportion_test(35, 1000, 30, 1000, margin=0.01)
-    assert with_margin > 0.5  # +0.5 points is within a 1-point margin
-    assert two_proportion_test(0, 10, 0, 10) == (0.0, 1.0)
-    assert two_proportion_test(10, 10, 0, 10) == (math.inf, 0.0)
+def test_default_plan_sizes_stages_for_a_20_percent_increase() -> None:
+    """Sizes from the design (+20 % at 2 %, alpha 1 %, power 95 %): larger where the champion
+    gives less comparison traffic per canary prediction; the final look alone has the power."""
+    sizes = [DEFAULT.stage_size(p) for p in DEFAULT.stages]
+    assert sizes == sorted(sizes) and 28_000 < sizes[0] < 30_000 and sizes[-1] < 55_000
+    assert DEFAULT.design_effect == pytest.approx(0.004) and DEFAULT.stage_detects(10) == 0.2
+    normal, c = NormalDist(), stats.boundary(DEFAULT.alpha)
+    n, p0, p1 = sizes[0], 0.02, 0.024
+    pooled = (p1 + 9 * p0) / 10
+    null_se = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / (9 * n)))
+    alt_se = math.sqrt(p1 * (1 - p1) / n + p0 * (1 - p0) / (9 * n))
+    assert normal.cdf((p1 - p0 - c * null_se) / alt_se) == pytest.approx(0.95, abs=0.001)
+    assert 15_000 < DEFAULT.shadow_rows < 25_000  # the paired test needs fewer, seeing all
+    assert PLAN.stage_size(10) == 1000 and PLAN.stage_detects(10) > 0.8  # small: weak
+    floor_bound = ReleasePlan(base_decline_rate=0.002)  # +20 % of 0.2 % is under the floor
+    assert floor_bound.design_effect == 2 * floor_bound.decline_floor
+
+
+def test_decline_evidence_is_the_z_statistic_scaled_by_the_test_done() -> None:
+    evidence, done = stats.decline_evidence(500, 30, 4500, 180, 1000)
+    pooled = 210 / 5000
+    z = (29.5 / 500 - 180 / 4500) / math.sqrt(pooled * (1 - pooled) * (1 / 500 + 1 / 4500))
+    assert done == pytest.approx(0.5) and evidence == pytest.approx(z * math.sqrt(0.5))
+    frozen, done = stats.decline_evidence(500, 30, 4500, 180, 1000, champion_grows=False)
+    assert done == pytest.approx((1 / 1000 + 1 / 4500) / (1 / 500 + 1 / 4500))
+    assert stats.decline_evidence(0, 0, 0, 0, 1000) == (0, 0)
 
 
 def _sample(**overrides) -> StageSample:
-    values = dict(canary_n=1000, canary_blocks=30, champion_n=9000, champion_blocks=270,
-                  elapsed_seconds=120.0)  # fmt: skip
+    values = dict(percent=10, canary_n=1000, canary_blocks=20, champion_n=9000,
+                  champion_blocks=180, elapsed_seconds=120.0)  # fmt: skip
     return StageSample(**{**values, **overrides})
 
 
-def test_stage_health_advances_waits_and_rolls_back() -> None:
-    assert evaluate_stage(_sample(), PLAN).verdict == "advance"
+def test_stage_health_advances_waits_and_rolls_back_in_words() -> None:
+    healthy = evaluate_stage(_sample(), PLAN)
+    assert healthy.verdict == "advance"
+    assert "canary blocks 2.0% vs 2.0%: +0%, no evidence of harm" in healthy.summary
+    assert healthy.figures["samples_needed"] == 0 and healthy.figures["stage_size"] == 1000
     waiting = evaluate_stage(_sample(elapsed_seconds=10), PLAN)
     assert waiting.verdict == "wait" and "10 of 60 s" in waiting.summary
-    assert evaluate_stage(_sample(canary_n=100, canary_blocks=80), PLAN).verdict == "wait"
-    worse = evaluate_stage(_sample(canary_blocks=150), PLAN)
-    assert worse.verdict == "rollback" and "canary declines 15.00%" in worse.summary
-    assert worse.figures["decline_p_value"] < PLAN.alpha
-    early = evaluate_stage(_sample(canary_blocks=150, elapsed_seconds=1), PLAN)
+    half = evaluate_stage(_sample(canary_n=500, canary_blocks=11, elapsed_seconds=3600), PLAN)
+    assert half.verdict == "wait" and "500 of 1,000 canary predictions" in half.summary
+    assert "about 60 minutes more at the current canary traffic" in half.summary
+    assert half.figures["samples_needed"] == 500 and half.figures["decline_test_done"] == 0.5
+    assert half.figures["detectable_increase_now"] > healthy.figures["detectable_increase_now"]
+    worse = evaluate_stage(_sample(canary_blocks=45), PLAN)
+    assert worse.verdict == "rollback"
+    assert worse.reasons[0].startswith("canary blocks 4.5% vs 2.0%: +125%, evidence strong enough")
+    early = evaluate_stage(_sample(canary_n=300, canary_blocks=40, elapsed_seconds=1), PLAN)
     assert early.verdict == "rollback"  # a bad canary does not wait for the stage to end
+    # the test ends at the stage size: later rows (waiting for the duration) are not re-tested
+    frozen = evaluate_stage(_sample(canary_n=3000, canary_blocks=90, elapsed_seconds=10,
+                                    tested=Declines(1000, 20, 9000, 180)), PLAN)  # fmt: skip
+    assert frozen.verdict == "wait" and frozen.figures["decline_evidence"] == pytest.approx(
+        -0.11, abs=0.01
+    )
     errors = evaluate_stage(_sample(canary_requests=1000, canary_errors=60), PLAN)
     assert errors.verdict == "rollback" and "error rate 6.00%" in errors.summary
     slow = evaluate_stage(_sample(p99_latency_seconds=0.2), PLAN)
@@ -64,26 +104,67 @@ def test_stage_health_advances_waits_and_rolls_back() -> None:
     fpr = evaluate_stage(_sample(fpr=0.2, fpr_labels=500), PLAN)
     assert fpr.verdict == "rollback" and "FPR 20.00% > 15%" in fpr.summary
     assert evaluate_stage(_sample(fpr=0.2, fpr_labels=5), PLAN).verdict == "advance"
-    certain = evaluate_stage(_sample(canary_blocks=1000, champion_blocks=0), PLAN)
-    assert certain.verdict == "rollback" and certain.figures["decline_z"] is None
+
+
+def test_the_floor_keeps_tiny_rates_from_rolling_back() -> None:
+    """+100 % relative, but 0.05 point absolute: evidence, yet under the 0.1-point floor."""
+    big = ReleasePlan(stage_min_samples=200_000)
+    tiny = Declines(200_000, 200, 1_800_000, 900)
+    test = decline_test(tiny, big, 10)
+    assert test.evidence > test.needed and test.increase == pytest.approx(1.0)
+    assert not test.harmful
+    assert decline_test(Declines(200_000, 500, 1_800_000, 900), big, 10).harmful
 
 
 def _shadow(**overrides) -> ShadowFigures:
-    values = dict(rows=5000, agreement_rate=0.98, champion_decline_rate=0.03,
-                  challenger_decline_rate=0.031, champion_fpr_estimate=0.02,
-                  challenger_fpr_estimate=0.021)  # fmt: skip
+    values = dict(rows=20_000, agreement_rate=0.98, champion_decline_rate=0.02,
+                  challenger_decline_rate=0.0205, newly_blocked=210, newly_approved=200,
+                  champion_fpr_estimate=0.02, challenger_fpr_estimate=0.021)  # fmt: skip
     return ShadowFigures(**{**values, **overrides})
 
 
-def test_shadow_verdict() -> None:
-    assert judge_shadow(_shadow(), PLAN) == (True, ())
-    passed, reasons = judge_shadow(_shadow(challenger_decline_rate=0.2), PLAN)
-    assert not passed and "challenger declines 20.00%" in reasons[0]
-    passed, reasons = judge_shadow(_shadow(challenger_fpr_estimate=0.05), PLAN)
+def test_shadow_paired_test_and_verdict() -> None:
+    assert stats.paired_p_value(14, 6) == pytest.approx(
+        sum(math.comb(20, k) for k in range(14, 21)) / 2**20
+    )
+    assert stats.binomial_tail(3, 10, 0.3) == pytest.approx(
+        1 - sum(math.comb(10, k) * 0.3**k * 0.7 ** (10 - k) for k in range(3))
+    )
+    assert judge_shadow(_shadow(), DEFAULT) == (True, ())
+    worse = _shadow(challenger_decline_rate=0.0244, newly_blocked=288, newly_approved=200)
+    passed, reasons = judge_shadow(worse, DEFAULT)
+    assert not passed and reasons[0].startswith(
+        "challenger blocks 2.44% vs champion 2.00% on the same 20,000 transactions: +22%"
+    )
+    assert "evidence strong enough to stop the release" in reasons[0]
+    test = shadow_test(_shadow(), DEFAULT)
+    assert "no evidence it blocks more (these rows would catch +21%)" in test.words
+    assert test.rows_needed == DEFAULT.shadow_rows - 20_000
+    passed, reasons = judge_shadow(_shadow(challenger_fpr_estimate=0.05), DEFAULT)
     assert not passed and reasons[0].startswith("estimated FPR 5.00%")
     labelled = _shadow(labelled_rows=400, champion_fpr=0.02, challenger_fpr=0.06)
-    passed, reasons = judge_shadow(labelled, PLAN)
+    passed, reasons = judge_shadow(labelled, DEFAULT)
     assert not passed and reasons[0].startswith("FPR on labelled shadow rows 6.00%")
+
+
+def test_gates_measured_by_simulation() -> None:
+    """2,000 stages each: an identical canary checked at every one of 1,000 ticks of a stage of
+    the default plan is rolled back at most 1 % of the time; +20 % at a 2 % base rate is caught
+    at least 95 % of the time; likewise the shadow's test at its planned rows."""
+    identical = canary_stages(DEFAULT, 10, 0.02, 0.0, runs=2000, ticks=1000, seed=11)
+    worse = canary_stages(DEFAULT, 10, 0.02, 0.2, runs=2000, ticks=1000, seed=12)
+    last = canary_stages(DEFAULT, 100, 0.02, 0.0, runs=2000, ticks=300, seed=13)
+    same = shadow_runs(DEFAULT, 0.02, 0.0, 0.02, runs=2000, seed=14)
+    more = shadow_runs(DEFAULT, 0.02, 0.2, 0.02, runs=2000, seed=15)
+    small = canary_stages(ReleasePlan(stage_min_samples=2000), 10, 0.005, 0.0, 2000, 2000, 16)
+    print(
+        f"canary 10% (size {identical.size:,}): identical stopped {identical.rate:.2%}, +20% "
+        f"{worse.rate:.2%}; at 100% identical {last.rate:.2%}; shadow ({same.size:,} rows): "
+        f"identical {same.rate:.2%}, +20% {more.rate:.2%}; small stage {small.rate:.2%}"
+    )
+    assert identical.rate <= 0.01 and last.rate <= 0.01 and same.rate <= 0.01
+    assert worse.rate >= 0.95 and more.rate >= 0.95
+    assert small.rate <= 0.01  # every prediction checked, a small stage, a rare rate
 
 
 def test_scorer_counters_per_stage_and_p99() -> None:

@@ -19,3 +19,30 @@ def test_canary_latency_slo_from_the_environment(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv("FRAUD_CANARY_P99_SLO_SECONDS", bad)
         with pytest.raises(ValueError, match="FRAUD_CANARY_P99_SLO_SECONDS"):
             _plan()
+
+
+def test_effect_size_and_sizes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fraud_core.release import PLAN_ENV, plan_from_env
+
+    for variable in PLAN_ENV.values():
+        monkeypatch.delenv(variable, raising=False)
+    default = _plan()
+    assert (default.decline_increase, default.decline_floor) == (0.2, 0.001)
+    assert default.stage_min_samples is None and default.stage_size(10) > 20_000  # computed
+    monkeypatch.setenv("FRAUD_RELEASE_DECLINE_INCREASE", "0.5")
+    monkeypatch.setenv("FRAUD_RELEASE_DECLINE_FLOOR", "0.002")
+    monkeypatch.setenv("FRAUD_STAGE_MIN_SAMPLES", "0")  # 0: computed
+    looser = _plan()
+    assert (looser.decline_increase, looser.decline_floor) == (0.5, 0.002)
+    assert looser.stage_size(10) < default.stage_size(10) / 4  # +50 % needs far fewer
+    assert looser == plan_from_env()  # what `fraudops status` reads
+    monkeypatch.setenv("FRAUD_STAGE_MIN_SAMPLES", "200")
+    assert _plan().stage_size(10) == _plan().stage_size(50) == 200
+    for variable, bad in (("FRAUD_RELEASE_DECLINE_INCREASE", "lots"),
+                          ("FRAUD_RELEASE_DECLINE_INCREASE", "0"),
+                          ("FRAUD_RELEASE_DECLINE_FLOOR", "-0.1"),
+                          ("FRAUD_STAGE_MIN_SAMPLES", "1.5")):  # fmt: skip
+        monkeypatch.setenv(variable, bad)
+        with pytest.raises(ValueError, match=variable):
+            _plan()
+        monkeypatch.delenv(variable)

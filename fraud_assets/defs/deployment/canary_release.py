@@ -44,6 +44,7 @@ def canary_release(
     if percent is None:
         raise dg.Failure(f"version {version} already serves {current}%: promote it instead")
     figures = json.loads(config.figures)
+    size, detects = plan.stage_size(percent), plan.stage_detects(percent)
     release_ops.set_stage(
         facade, version, percent, actor=actor(context), reason=config.reason, figures=figures
     )
@@ -56,6 +57,12 @@ def canary_release(
             "previous_percent": current,
             "last_stage": percent == plan.stages[-1],
             "stage_reason": config.reason,
+            "stage_size": size,
+            "stage_plan": f"the decline test judges the stage's first {size:,} canary "
+            f"predictions: it stops a candidate that blocks {detects:+.0%} more "
+            f"customers {plan.power:.0%} of the time (at a {plan.base_decline_rate:.1%} decline "
+            f"rate), an identical one at most {plan.alpha:.0%} of the time",
+            "previous_stage_test": figures.get("decline_test", "none (first stage)"),
             "previous_stage_figures": figures,
         }
     )

@@ -10,7 +10,6 @@ be lost to one failure).
 import json
 import logging
 from dataclasses import asdict
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -79,9 +78,9 @@ def shadow_ready_sensor(
     since = release_ops.stage_started(facade, version)
     elapsed = (clock.current() - since).total_seconds()
     rows = shadow_count(store.open(), version, since)
-    if rows < plan.shadow_min_rows or elapsed < plan.shadow_min_seconds:
+    if rows < plan.shadow_rows or elapsed < plan.shadow_min_seconds:
         return dg.SkipReason(
-            f"version {version} shadowed {rows} of {plan.shadow_min_rows} rows in "
+            f"version {version} shadowed {rows} of {plan.shadow_rows} rows in "
             f"{elapsed:.0f} of {plan.shadow_min_seconds:.0f} s"
         )
     run_key = _free_key(context.instance, f"shadow:{version}:{since.isoformat()}")
@@ -97,9 +96,9 @@ def shadow_ready_sensor(
     jobs=[canary_stage_job, promotion_job, rollback_job],
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Judges the current canary stage: rolls back on an unhealthy canary (decline "
-    "rate vs champion, errors, p99 latency, FPR), advances after the minimum duration and "
-    "sample, promotes after the last stage.",
+    description="Judges the current canary stage: rolls back on an unhealthy canary (evidence "
+    "that it blocks more customers than the champion, errors, p99 latency, FPR), advances once "
+    "the stage has its size and minimum duration, promotes after the last stage.",
 )
 def canary_health_sensor(
     context: dg.SensorEvaluationContext,
@@ -108,10 +107,9 @@ def canary_health_sensor(
     release: ReleaseSettings,
     clock: Clock,
 ):
-    from fraud_core import release_ops
     from fraud_core.registry import CANARY
     from fraud_core.release import evaluate_stage
-    from fraud_core.release_data import ScorerCounters
+    from fraud_core.release_data import ScorerCounters, stage_window
 
     facade = registry.open()
     version = facade.aliases().get(CANARY)
@@ -119,7 +117,7 @@ def canary_health_sensor(
     if version is None or percent == 0:
         return dg.SkipReason("no canary is serving")
     plan = release.plan()
-    since = release_ops.stage_started(facade, version)
+    since, champion_since = stage_window(facade, version, percent, plan)
     stage_key = f"{version}:{percent}:{since.isoformat()}"
     cursor = json.loads(context.cursor) if context.cursor else {}
     counters = _scorer_counters(release.scorer_url, version)
@@ -128,10 +126,8 @@ def canary_health_sensor(
         context.update_cursor(json.dumps(cursor))
     baseline = ScorerCounters(**cursor["baseline"]) if cursor.get("baseline") else None
     in_stage = counters.since(baseline) if counters is not None else None
-    # At the last stage the champion serves nobody: compare with its rows since the release began
-    history = release_ops.stage_history(facade, version) if percent == plan.stages[-1] else []
-    champion_since = datetime.fromisoformat(history[0]["at"]) if history else since
-    sample = _stage_sample(store.open(), in_stage, version, (since, champion_since), clock)
+    stage = (version, percent, plan.stage_size(percent))
+    sample = _stage_sample(store.open(), in_stage, stage, (since, champion_since), clock)
     health = evaluate_stage(sample, plan)
     context.log.info(f"canary {version} at {percent}%: {health.summary}")
     if health.verdict == "wait":
@@ -169,23 +165,27 @@ def _scorer_counters(url: str, version: str) -> "ScorerCounters | None":
         return None
 
 
-def _stage_sample(store, scorer: "ScorerCounters | None", version: str, windows, clock: Clock):
-    """`windows`: (stage start, start of the champion's comparison rows)."""
+def _stage_sample(store, scorer: "ScorerCounters | None", stage, windows, clock: Clock):
+    """`stage`: (version, percent, size); `windows`: (stage start, start of the champion's
+    comparison rows)."""
     from fraud_core.release import StageSample
-    from fraud_core.release_data import canary_fpr, decision_counts
+    from fraud_core.release_data import canary_fpr, stage_declines
 
+    version, percent, size = stage
     since, champion_since = windows
-    counts = decision_counts(store, since, version, champion_since)
+    whole, tested = stage_declines(store, version, since, champion_since, size)
     fpr, labelled = canary_fpr(store, since, version)
     return StageSample(
-        canary_n=counts["canary"][0],
-        canary_blocks=counts["canary"][1],
-        champion_n=counts["champion"][0],
-        champion_blocks=counts["champion"][1],
+        percent=percent,
+        canary_n=whole.canary_n,
+        canary_blocks=whole.canary_blocks,
+        champion_n=whole.champion_n,
+        champion_blocks=whole.champion_blocks,
         elapsed_seconds=(clock.current() - since).total_seconds(),
         canary_requests=scorer.requests if scorer else None,
         canary_errors=scorer.errors if scorer else None,
         p99_latency_seconds=scorer.p99() if scorer else None,
         fpr=fpr,
         fpr_labels=labelled,
+        tested=tested,
     )

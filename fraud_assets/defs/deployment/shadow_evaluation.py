@@ -14,9 +14,10 @@ from fraud_assets.tables import markdown_table
     group_name="deployment",
     kinds={"mlflow", "sql"},
     owners=["team:data"],
-    description="Agreement with the champion, decision flips by segment, both models' FPR on "
-    "the shadowed rows that have labels and their label-free estimates; a worse challenger is "
-    "rejected (alias cleared, version tagged).",
+    description="The challenger against the champion on the same transactions: a paired test "
+    "on the ones they decide differently (does it block more customers?), agreement, decision "
+    "flips by segment, both models' FPR on the labelled rows and label-free estimates; a worse "
+    "challenger is rejected (alias cleared, version tagged).",
 )
 def shadow_evaluation(
     context: dg.AssetExecutionContext,
@@ -28,7 +29,7 @@ def shadow_evaluation(
 
     from fraud_core import release_ops
     from fraud_core.registry import CHALLENGER
-    from fraud_core.release import judge_shadow
+    from fraud_core.release import judge_shadow, shadow_test
     from fraud_core.release_data import flips_by_segment, shadow_figures, shadow_frame
 
     facade = registry.open()
@@ -39,9 +40,10 @@ def shadow_evaluation(
     frame = shadow_frame(store.open(), version, since)
     if frame.empty:
         raise dg.Failure(f"no shadow predictions of version {version} since {since.isoformat()}")
-    figures = shadow_figures(frame)
-    passed, reasons = judge_shadow(figures, release.plan())
-    summary = "passed" if passed else "failed: " + "; ".join(reasons)
+    figures, plan = shadow_figures(frame), release.plan()
+    passed, reasons = judge_shadow(figures, plan)
+    test = shadow_test(figures, plan)
+    summary = f"passed: {test.words}" if passed else "failed: " + "; ".join(reasons)
     who = actor(context)
     facade.set_version_tags(version, {"shadow_evaluation": summary})
     facade.store.append_audit(
@@ -49,7 +51,11 @@ def shadow_evaluation(
         f"shadow_evaluation.{'passed' if passed else 'failed'}",
         f"{facade.model_name}/{version}",
         summary,
-        {"figures": asdict(figures), "since": since.isoformat(), "run_id": context.run.run_id},
+        {
+            "figures": asdict(figures) | test.figures(),
+            "since": since.isoformat(),
+            "run_id": context.run.run_id,
+        },
     )
     if not passed:
         release_ops.rollback(
@@ -65,7 +71,9 @@ def shadow_evaluation(
             "shadow_result": summary,
             "since": since.isoformat(),
             "dagster/row_count": figures.rows,
+            "shadow_rows_planned": plan.shadow_rows,
             **{k: v for k, v in asdict(figures).items() if v is not None and k != "rows"},
+            **{k: v for k, v in test.figures().items() if v is not None},
             "flips_by_segment": markdown_table(flips_by_segment(frame)),
         }
     )
