@@ -261,10 +261,16 @@ def amount_band(amount_usd: float) -> str:
     return next(name for upper, name in AMOUNT_BANDS if amount_usd < upper)
 
 
-def threshold_segment(amount_usd: float, account_age_days: int) -> str:
-    """The context a decision threshold depends on: amount band x customer tenure."""
+def threshold_segment(
+    amount_usd: float, account_age_days: float, payment_method: str | None = None
+) -> str:
+    """The context a decision threshold depends on, as a path from broad to narrow: amount
+    band x tenure, then payment method (`medium|new/digital_wallet`). Its parent is
+    `medium|new` (what a caller without the method gets), whose parent is the policy's root
+    (`policy.ancestry`). The scorer, the replay and the threshold learner all call this."""
     tenure = "new" if account_age_days < NEW_ACCOUNT_DAYS else "established"
-    return f"{amount_band(amount_usd)}|{tenure}"
+    segment = f"{amount_band(amount_usd)}|{tenure}"
+    return segment if payment_method is None else f"{segment}/{payment_method}"
 
 
 def country_group(country: str) -> str:

@@ -1,53 +1,77 @@
 """Learning contextual thresholds (`policy_arms`) from matured, labelled predictions.
 
-Method, per segment (`features.threshold_segment`: amount band x tenure):
-- Arms are candidate thresholds (`DEFAULT_GRID`, 0.05 .. 0.95). The logged score of every
+Method, per node of the segment hierarchy (`features.threshold_segment`, `policy.ancestry`):
+the root `all`, amount band x tenure under it, and payment method under those. A node's rows
+are those of every segment path under it (`segment_paths` recomputes each logged row's path
+from its amount, account age and payment method, whatever the row's writer stored).
+- Arms are candidate thresholds (`DEFAULT_GRID`, 0.05 .. 0.999). The logged score of every
   labelled prediction is known, so every arm's decision (`score >= threshold`) on every row is
   evaluated counterfactually, not only the logged one.
 - Rows are the approved predictions with a known outcome, each weighted by its
   inverse-propensity weight (`evaluation.ipw_weights`: explored approvals stand for the blocked
   payments they were drawn from). A row's *stake* is what choosing wrongly costs on it
   (`Costs.false_block` for legit, `Costs.missed_fraud` for fraud). Evidence per row is
-  weight x stake, normalized so that a segment's evidence sums to its number of labelled rows.
-- Each arm has a Beta posterior on "its decision is the lower-cost one": alpha gains the
-  evidence of rows it decides right, beta of those it decides wrong, so the posterior mean
-  ranks arms by IPW-estimated expected cost. The prior is the previous policy version's arm,
-  decayed towards Beta(1, 1) (`decay`), so old evidence fades.
-- Guardrails: arms whose IPW-estimated FPR exceeds `max_fpr` (the case study's 12% line) are
-  not written, unless none is under it (then the arms with the lowest FPR are). Among those,
-  arms catching less than `min_recall` of the segment's fraud are dropped too, unless none
-  catches that much (then the highest-recall ones stay): cheap fraud such as card testing is
-  a probe for larger fraud, so a segment is never left unguarded because each single loss is
-  small. Segments with
-  fewer than `min_rows` labelled rows or `min_fraud` fraud rows get no arms: they keep 0.5.
-- The served threshold is the best posterior mean among the written arms
-  (`ThresholdPolicy.from_arms`, what the scorer applies). Thompson sampling (seeded draws from
-  every written arm's posterior) gives each arm's probability of being the best one: the
-  confidence reported with the choice.
+  weight x stake, normalized so that a node's evidence sums to its number of labelled rows.
+- Each arm has a Beta on "its decision is the lower-cost one": alpha gains the evidence of rows
+  it decides right, beta of those it decides wrong, so the mean ranks arms by IPW-estimated
+  expected cost. Its prior is the previous policy version's arm, decayed towards Beta(1, 1)
+  (`decay`), so old evidence fades. These own-evidence Betas are what `policy_arms` stores.
+- Guardrails per node: arms whose IPW-estimated FPR exceeds `max_fpr` (the case study's 12%
+  line) are excluded, unless none is under it (then the arms with the lowest FPR stay). Among
+  those, arms catching less than `min_recall` of the node's fraud are excluded too, unless none
+  catches that much (then the highest-recall ones stay): cheap fraud such as card testing is a
+  probe for larger fraud. Each excluded arm records its reason. Nodes with fewer than
+  `min_rows` labelled rows or `min_fraud` fraud rows get no arms.
+- Serving (`ThresholdPolicy.from_arms`, what the scorer applies): a node's posterior borrows
+  its parent's as a prior (`policy.posteriors`, shrinkage by evidence); its threshold is the
+  best posterior mean among its written arms; a node without arms gets its nearest ancestor's
+  threshold. Thompson sampling (seeded draws from those posteriors) gives each arm's
+  probability of being the best one: the confidence reported with the choice.
+
+`policy_contribution` measures a policy against the static 0.5 on the same matured rows (IPW
+cost, FPR, recall per top-level segment): the asset's metadata, and the replay report's series.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fraud_core.evaluation import Costs, ipw_weights
-from fraud_core.policy import DEFAULT_THRESHOLD, ThresholdPolicy, arm_field
+from fraud_core.features import threshold_segment
+from fraud_core.policy import (
+    DEFAULT_THRESHOLD,
+    ROOT,
+    STATIC_VERSION,
+    ThresholdPolicy,
+    ancestry,
+    arm_field,
+    mean,
+    posteriors,
+    top_level,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DEFAULT_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))
-"""Candidate thresholds of every segment: 0.05, 0.10, ..., 0.95."""
+DEFAULT_GRID: tuple[float, ...] = (
+    *(round(0.05 * i, 2) for i in range(1, 20)),
+    *(0.97, 0.98, 0.99, 0.995, 0.998, 0.999),
+)
+"""Candidate thresholds of every segment: 0.05, 0.10, ..., 0.95, then finer up to 0.999: a
+model trained with scale_pos_weight 200 (the case study's recipe) puts a calibrated 0.5 near
+0.995, and drifted legit payments (new wallets) crowd the scores above 0.95."""
 MAX_FPR = 0.12
 """The case study's line: no segment's threshold may block more legit payments than this."""
 LEARNED = "learned"
-TOO_LITTLE_DATA = "too little data (default kept)"
+TOO_LITTLE_DATA = "too little data (nearest ancestor's threshold)"
 GUARDRAIL_FALLBACK = "no arm under the FPR line (lowest FPR kept)"
 RECALL_FALLBACK = "no arm reaches the recall floor (highest recall kept)"
+EXCLUDED_FPR = "FPR limit"
+EXCLUDED_RECALL = "recall floor"
 
 
 @dataclass(frozen=True)
@@ -73,7 +97,7 @@ class LearningConfig:
 
 @dataclass(frozen=True)
 class ArmEstimate:
-    """One arm of one segment after the update, with its IPW figures on the window."""
+    """One arm of one segment after the update (its own evidence), with its IPW figures."""
 
     segment: str
     threshold: float
@@ -84,8 +108,13 @@ class ArmEstimate:
     fpr: float
     recall: float
     expected_cost_usd: float
-    eligible: bool
+    excluded: str | None = None
+    """Why the guardrails left the arm out (`EXCLUDED_FPR`, `EXCLUDED_RECALL`); None: written."""
     p_best: float = 0.0
+
+    @property
+    def eligible(self) -> bool:
+        return self.excluded is None
 
     @property
     def mean(self) -> float:
@@ -111,6 +140,8 @@ class SegmentResult:
     fraud_rows: int
     old_threshold: float
     new_threshold: float
+    served_by: str
+    """The segment whose arms chose `new_threshold` (itself or an ancestor; static: none)."""
     posterior_mean: float | None
     p_best: float | None
     fpr: float
@@ -130,6 +161,7 @@ class SegmentResult:
             "fraud_rows": self.fraud_rows,
             "old_threshold": self.old_threshold,
             "new_threshold": self.new_threshold,
+            "served_by": self.served_by,
             "posterior_mean": self.posterior_mean,
             "p_best": self.p_best,
             "fpr": self.fpr,
@@ -145,6 +177,8 @@ class SegmentResult:
 class LearnedPolicy:
     version: str
     segments: dict[str, SegmentResult]
+    """Every node of the hierarchy with labelled rows, parents before children."""
+    config: LearningConfig = field(default_factory=LearningConfig)
 
     @property
     def arms(self) -> list[dict[str, Any]]:
@@ -159,15 +193,33 @@ class LearnedPolicy:
         )
 
 
+def segment_paths(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's segment path (`features.threshold_segment`) from its amount_usd,
+    payment_method and account age: the `account_age_days` column, else (logged predictions)
+    the `account_age_days_log` feature, log1p of whole days in float32, exact back to days."""
+    if "account_age_days" in frame.columns:
+        age = frame["account_age_days"].to_numpy(np.float64)
+    else:
+        logged = [f["account_age_days_log"] for f in frame["features"]]
+        age = np.rint(np.expm1(np.asarray(logged, dtype=np.float64)))
+    usd = frame["amount_usd"].to_numpy(np.float64)
+    method = frame["payment_method"].to_numpy(object)
+    paths = map(threshold_segment, usd.tolist(), age.tolist(), method.tolist())
+    return np.fromiter(paths, dtype=object, count=len(frame))
+
+
 def labeled_frame(predictions: pd.DataFrame, states: np.ndarray) -> pd.DataFrame:
-    """The rows the learner uses: segment, score, amount_usd, is_fraud, weight (IPW > 0)."""
+    """The rows the learner uses: segment (path), score, amount_usd, is_fraud, weight (IPW > 0).
+
+    `predictions` are logged predictions (or simulated ones) with decision, propensity, score,
+    amount_usd, payment_method and the account age (`segment_paths`)."""
     import pandas as pd
 
     weights = ipw_weights(predictions, states)
     used = weights > 0
     return pd.DataFrame(
         {
-            "segment": predictions["segment"].to_numpy()[used].astype(str),
+            "segment": segment_paths(predictions[used]).astype(str),
             "score": predictions["score"].to_numpy(np.float64)[used],
             "amount_usd": predictions["amount_usd"].to_numpy(np.float64)[used],
             "is_fraud": np.asarray(states, dtype=object)[used] == "fraud",
@@ -182,6 +234,29 @@ def _ratio(numerator: np.ndarray, denominator: float) -> np.ndarray:
     return np.asarray(numerator, dtype=np.float64) / denominator
 
 
+def decision_figures(
+    block: np.ndarray,
+    is_fraud: np.ndarray,
+    amount_usd: np.ndarray,
+    weight: np.ndarray,
+    costs: Costs,
+) -> dict[str, np.ndarray]:
+    """IPW-estimated FPR, recall, expected cost (USD) and cost-weighted right/wrong evidence of
+    each decision rule on the rows (`block`: one boolean row per rule, one column per row)."""
+    legit = ~is_fraud
+    stake = np.where(is_fraud, costs.missed_fraud(amount_usd), costs.false_block(amount_usd))
+    wrong = block != is_fraud[None, :]
+    evidence = weight * stake
+    scale = len(is_fraud) / evidence.sum() if evidence.sum() > 0 else 0.0
+    return {
+        "fpr": _ratio((block & legit) @ weight, float(weight[legit].sum())),
+        "recall": _ratio((block & is_fraud) @ weight, float(weight[is_fraud].sum())),
+        "cost": wrong @ evidence,
+        "wrong": scale * (wrong @ evidence),
+        "right": scale * (~wrong @ evidence),
+    }
+
+
 def arm_figures(
     score: np.ndarray,
     is_fraud: np.ndarray,
@@ -190,21 +265,86 @@ def arm_figures(
     thresholds: np.ndarray,
     costs: Costs,
 ) -> dict[str, np.ndarray]:
-    """IPW-estimated FPR, recall, expected cost (USD) and cost-weighted right/wrong evidence of
-    each threshold on the rows (arrays indexed by threshold)."""
+    """`decision_figures` of each threshold on the rows (arrays indexed by threshold)."""
     block = score[None, :] >= np.asarray(thresholds, dtype=np.float64)[:, None]
-    legit = ~is_fraud
-    stake = np.where(is_fraud, costs.missed_fraud(amount_usd), costs.false_block(amount_usd))
-    wrong = block != is_fraud[None, :]
-    evidence = weight * stake
-    scale = len(score) / evidence.sum() if evidence.sum() > 0 else 0.0
-    return {
-        "fpr": _ratio((block & legit) @ weight, float(weight[legit].sum())),
-        "recall": _ratio((block & is_fraud) @ weight, float(weight[is_fraud].sum())),
-        "cost": wrong @ evidence,
-        "wrong": scale * (wrong @ evidence),
-        "right": scale * (~wrong @ evidence),
-    }
+    return decision_figures(block, is_fraud, amount_usd, weight, costs)
+
+
+def _guardrails(
+    fpr: np.ndarray, recall: np.ndarray, config: LearningConfig
+) -> tuple[list[str | None], str]:
+    """Each arm's exclusion reason (None: kept) and the node's status."""
+    over = np.nan_to_num(fpr, nan=0.0) > config.max_fpr
+    status = LEARNED
+    if over.all():
+        over = fpr > np.nanmin(fpr)
+        status = GUARDRAIL_FALLBACK
+    recall = np.nan_to_num(recall, nan=0.0)
+    short = ~over & (recall < config.min_recall)
+    if (over | short).all():  # no arm left reaches the floor
+        if status == LEARNED:
+            short = ~over & (recall < recall[~over].max())
+            status = RECALL_FALLBACK
+        else:
+            short[:] = False
+    reasons = np.where(over, EXCLUDED_FPR, np.where(short, EXCLUDED_RECALL, ""))
+    return [str(r) or None for r in reasons], status
+
+
+@dataclass(frozen=True)
+class _Node:
+    rows: dict[str, np.ndarray]
+    arms: list[ArmEstimate]
+    status: str
+
+
+def _fit_node(
+    segment: str,
+    rows: dict[str, np.ndarray],
+    grid: np.ndarray,
+    priors: dict[tuple[str, float], tuple[float, float]],
+    config: LearningConfig,
+    costs: Costs,
+) -> _Node:
+    """A node's arms (own evidence on a decayed prior) and guardrail verdicts."""
+    if len(rows["score"]) < config.min_rows or rows["is_fraud"].sum() < config.min_fraud:
+        return _Node(rows, [], TOO_LITTLE_DATA)
+    figures = arm_figures(
+        rows["score"], rows["is_fraud"], rows["amount_usd"], rows["weight"], grid, costs
+    )
+    excluded, status = _guardrails(figures["fpr"], figures["recall"], config)
+    arms = []
+    for i, threshold in enumerate(grid.tolist()):
+        a0, b0 = priors.get((segment, round(threshold, 6)), (1.0, 1.0))
+        arms.append(
+            ArmEstimate(
+                segment=segment,
+                threshold=threshold,
+                alpha=1.0 + config.decay * (a0 - 1.0) + float(figures["right"][i]),
+                beta=1.0 + config.decay * (b0 - 1.0) + float(figures["wrong"][i]),
+                pulls=len(rows["score"]),
+                reward=float(figures["right"][i]),
+                fpr=float(figures["fpr"][i]),
+                recall=float(figures["recall"][i]),
+                expected_cost_usd=float(figures["cost"][i]),
+                excluded=excluded[i],
+            )
+        )
+    return _Node(rows, arms, status)
+
+
+def _thompson(
+    arms: list[ArmEstimate],
+    posterior: dict[float, tuple[float, float]],
+    rng: np.random.Generator,
+    config: LearningConfig,
+) -> dict[float, float]:
+    """Each arm's share of seeded draws from the served posteriors in which it is the best."""
+    keys = [round(a.threshold, 6) for a in arms]
+    alpha, beta = (np.array([posterior[k][i] for k in keys]) for i in (0, 1))
+    draws = rng.beta(alpha, beta, size=(config.samples, len(keys)))
+    wins = np.bincount(draws.argmax(axis=1), minlength=len(keys)) / config.samples
+    return {k: float(w) for k, w in zip(keys, wins, strict=True)}
 
 
 def learn_thresholds(
@@ -228,104 +368,133 @@ def learn_thresholds(
         )
         for a in previous
     }
-    rng = np.random.default_rng(config.seed)
     grid = np.asarray(sorted(config.grid), dtype=np.float64)
+    paths = labeled["segment"].to_numpy().astype(str)
+    columns = {
+        "score": labeled["score"].to_numpy(np.float64),
+        "is_fraud": labeled["is_fraud"].to_numpy(bool),
+        "amount_usd": labeled["amount_usd"].to_numpy(np.float64),
+        "weight": labeled["weight"].to_numpy(np.float64),
+    }
+    under: dict[str, list[str]] = {}
+    for path in sorted(set(paths)):
+        for node in ancestry(path):
+            under.setdefault(node, []).append(path)
+    nodes: dict[str, _Node] = {}
+    for segment in sorted(under, key=lambda s: (len(ancestry(s)), s)):
+        mask = np.isin(paths, under[segment])
+        rows = {name: values[mask] for name, values in columns.items()}
+        nodes[segment] = _fit_node(segment, rows, grid, priors, config, costs)
+
+    written = [
+        {**a.row(), "policy_version": version} for n in nodes.values() for a in n.arms if a.eligible
+    ]
+    policy = ThresholdPolicy.from_arms(version, written)
+    served = posteriors(written)
+    rng = np.random.default_rng(config.seed)
     segments: dict[str, SegmentResult] = {}
-    for segment in sorted(set(labeled["segment"])):
-        rows = labeled[labeled["segment"] == segment]
-        score = rows["score"].to_numpy(np.float64)
-        is_fraud = rows["is_fraud"].to_numpy(bool)
-        amount = rows["amount_usd"].to_numpy(np.float64)
-        weight = rows["weight"].to_numpy(np.float64)
-        figures = arm_figures(score, is_fraud, amount, weight, grid, costs)
-        static = arm_figures(score, is_fraud, amount, weight, np.array([DEFAULT_THRESHOLD]), costs)
-        old = old_policy.threshold(segment)
-        base = {
-            "segment": segment,
-            "labeled_rows": len(rows),
-            "fraud_rows": int(is_fraud.sum()),
-            "old_threshold": old,
-            "static_fpr": float(static["fpr"][0]),
-            "static_recall": float(static["recall"][0]),
-            "static_cost_usd": float(static["cost"][0]),
-        }
-        if len(rows) < config.min_rows or is_fraud.sum() < config.min_fraud:
-            segments[segment] = SegmentResult(
-                **base,
-                status=TOO_LITTLE_DATA,
-                new_threshold=DEFAULT_THRESHOLD,
-                posterior_mean=None,
-                p_best=None,
-                fpr=float(static["fpr"][0]),
-                recall=float(static["recall"][0]),
-                expected_cost_usd=float(static["cost"][0]),
-            )
-            continue
-        alpha = np.empty(len(grid))
-        beta = np.empty(len(grid))
-        for i, threshold in enumerate(grid):
-            a0, b0 = priors.get((segment, round(float(threshold), 6)), (1.0, 1.0))
-            alpha[i] = 1.0 + config.decay * (a0 - 1.0) + figures["right"][i]
-            beta[i] = 1.0 + config.decay * (b0 - 1.0) + figures["wrong"][i]
-        fpr = figures["fpr"]
-        eligible = np.nan_to_num(fpr, nan=0.0) <= config.max_fpr
-        status = LEARNED
-        if not eligible.any():
-            eligible = fpr <= np.nanmin(fpr)
-            status = GUARDRAIL_FALLBACK
-        recall = np.nan_to_num(figures["recall"], nan=0.0)
-        catches = eligible & (recall >= config.min_recall)
-        if catches.any():
-            eligible = catches
-        elif status == LEARNED:
-            eligible = eligible & (recall >= recall[eligible].max())
-            status = RECALL_FALLBACK
-        draws = rng.beta(alpha[eligible], beta[eligible], size=(config.samples, eligible.sum()))
-        wins = np.bincount(draws.argmax(axis=1), minlength=int(eligible.sum()))
-        p_best = np.zeros(len(grid))
-        p_best[eligible] = wins / config.samples
-        arms = [
-            ArmEstimate(
-                segment=segment,
-                threshold=float(grid[i]),
-                alpha=float(alpha[i]),
-                beta=float(beta[i]),
-                pulls=len(rows),
-                reward=float(figures["right"][i]),
-                fpr=float(fpr[i]),
-                recall=float(figures["recall"][i]),
-                expected_cost_usd=float(figures["cost"][i]),
-                eligible=bool(eligible[i]),
-                p_best=float(p_best[i]),
-            )
-            for i in range(len(grid))
-        ]
-        chosen_threshold = ThresholdPolicy.from_arms(
-            version,
-            [{**a.row(), "policy_version": version} for a in arms if a.eligible],
-        ).threshold(segment)
-        chosen = next(a for a in arms if a.threshold == chosen_threshold)
+    for segment, node in nodes.items():
+        threshold = policy.threshold(segment)
+        rows = node.rows
+        at = arm_figures(
+            rows["score"],
+            rows["is_fraud"],
+            rows["amount_usd"],
+            rows["weight"],
+            np.array([threshold, DEFAULT_THRESHOLD]),
+            costs,
+        )
+        arms, posterior_mean, p_best = node.arms, None, None
+        if arms:
+            share = _thompson([a for a in arms if a.eligible], served[segment], rng, config)
+            arms = [replace(a, p_best=share.get(round(a.threshold, 6), 0.0)) for a in arms]
+            posterior_mean, p_best = mean(served[segment][threshold]), share[threshold]
+        served_by = next((a for a in ancestry(segment) if a in policy.thresholds), STATIC_VERSION)
         segments[segment] = SegmentResult(
-            **base,
-            status=status,
-            new_threshold=chosen.threshold,
-            posterior_mean=chosen.mean,
-            p_best=chosen.p_best,
-            fpr=chosen.fpr,
-            recall=chosen.recall,
-            expected_cost_usd=chosen.expected_cost_usd,
+            segment=segment,
+            status=node.status,
+            labeled_rows=len(rows["score"]),
+            fraud_rows=int(rows["is_fraud"].sum()),
+            old_threshold=old_policy.threshold(segment),
+            new_threshold=threshold,
+            served_by=served_by,
+            posterior_mean=posterior_mean,
+            p_best=p_best,
+            fpr=float(at["fpr"][0]),
+            recall=float(at["recall"][0]),
+            expected_cost_usd=float(at["cost"][0]),
+            static_fpr=float(at["fpr"][1]),
+            static_recall=float(at["recall"][1]),
+            static_cost_usd=float(at["cost"][1]),
             arms=arms,
         )
-    return LearnedPolicy(version=version, segments=segments)
+    return LearnedPolicy(version=version, segments=segments, config=config)
 
 
-def cost_curves_png(learned: LearnedPolicy, path: Any) -> Any:
-    """Expected cost per threshold per learned segment (chosen arm and static 0.5 marked)."""
+CONTRIBUTION_COLUMNS = (
+    "segment",
+    "labeled_rows",
+    "fraud_rows",
+    "policy_fpr",
+    "static_fpr",
+    "policy_recall",
+    "static_recall",
+    "policy_cost_usd",
+    "static_cost_usd",
+    "cost_change_usd",
+)
+
+
+def policy_contribution(
+    labeled: pd.DataFrame, policy: ThresholdPolicy, costs: Costs | None = None
+) -> list[dict[str, Any]]:
+    """What `policy` contributes over the static 0.5 on the same matured rows (`labeled_frame`
+    of the predictions and their label states): IPW-estimated FPR, recall and cost (USD) of
+    both, over all rows (`all`, first) and per top-level segment (amount band x tenure)."""
+    costs = costs or Costs()
+    paths = labeled["segment"].to_numpy().astype(str)
+    served = {s: policy.threshold(s) for s in set(paths)}
+    threshold = np.array([served[s] for s in paths], dtype=np.float64)
+    score = labeled["score"].to_numpy(np.float64)
+    block = np.vstack([score >= threshold, score >= DEFAULT_THRESHOLD])
+    is_fraud = labeled["is_fraud"].to_numpy(bool)
+    usd = labeled["amount_usd"].to_numpy(np.float64)
+    weight = labeled["weight"].to_numpy(np.float64)
+    group = np.array([top_level(s) for s in paths], dtype=object)
+    out = []
+    for name in [ROOT, *sorted(set(group) - {ROOT})]:
+        rows = np.ones(len(paths), bool) if name == ROOT else group == name
+        f = decision_figures(block[:, rows], is_fraud[rows], usd[rows], weight[rows], costs)
+        out.append(
+            {
+                "segment": name,
+                "labeled_rows": int(rows.sum()),
+                "fraud_rows": int(is_fraud[rows].sum()),
+                "policy_fpr": float(f["fpr"][0]),
+                "static_fpr": float(f["fpr"][1]),
+                "policy_recall": float(f["recall"][0]),
+                "static_recall": float(f["recall"][1]),
+                "policy_cost_usd": float(f["cost"][0]),
+                "static_cost_usd": float(f["cost"][1]),
+                "cost_change_usd": float(f["cost"][0] - f["cost"][1]),
+            }
+        )
+    return out
+
+
+def cost_curves_figure(learned: LearnedPolicy) -> Any:
+    """Expected cost per threshold per segment with arms: the chosen arm, the static 0.5, and
+    each excluded arm marked with its reason (FPR limit or recall floor)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    config = learned.config
+    markers = {
+        EXCLUDED_FPR: ("tab:red", "x", f"excluded: FPR > {config.max_fpr:.0%}"),
+        EXCLUDED_RECALL: ("tab:orange", "v", f"excluded: recall < {config.min_recall:.0%}"),
+    }
     learned_segments = [r for r in learned.segments.values() if r.arms]
     columns = 3
     rows = max(1, -(-len(learned_segments) // columns))
@@ -337,15 +506,17 @@ def cost_curves_png(learned: LearnedPolicy, path: Any) -> Any:
         t = [a.threshold for a in result.arms]
         cost = [a.expected_cost_usd for a in result.arms]
         ax.plot(t, cost, color="tab:blue", marker=".", label="expected cost")
-        out = [a for a in result.arms if not a.eligible]
-        if out:
-            ax.scatter(
-                [a.threshold for a in out],
-                [a.expected_cost_usd for a in out],
-                color="tab:red",
-                marker="x",
-                label=f"FPR > {MAX_FPR:.0%}",
-            )
+        for reason, (color, marker, label) in markers.items():
+            out = [a for a in result.arms if a.excluded == reason]
+            if out:
+                ax.scatter(
+                    [a.threshold for a in out],
+                    [a.expected_cost_usd for a in out],
+                    color=color,
+                    marker=marker,
+                    label=label,
+                    zorder=3,
+                )
         ax.axvline(DEFAULT_THRESHOLD, color="grey", linestyle=":", label="static 0.5")
         ax.axvline(result.new_threshold, color="tab:green", label=f"chosen {result.new_threshold}")
         ax.set_title(f"{result.segment} ({result.labeled_rows} rows)", fontsize=9)
@@ -357,6 +528,41 @@ def cost_curves_png(learned: LearnedPolicy, path: Any) -> Any:
         axes.flat[0].text(0.5, 0.5, "no segment has enough labelled rows", ha="center")
         axes.flat[0].set_axis_off()
     fig.suptitle(f"Expected cost per threshold, policy {learned.version}")
+    fig.tight_layout()
+    return fig
+
+
+def cost_curves_png(learned: LearnedPolicy, path: Any) -> Any:
+    """`cost_curves_figure` saved as a PNG at `path`."""
+    import matplotlib.pyplot as plt
+
+    fig = cost_curves_figure(learned)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def contribution_png(contribution: list[dict[str, Any]], title: str, path: Any) -> Any:
+    """Bars of `policy_contribution`: cost, FPR and recall of the policy vs the static 0.5."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [row["segment"] for row in contribution]
+    x = np.arange(len(names))
+    fig, axes = plt.subplots(1, 3, figsize=(4.6 * 3, 3.6), squeeze=False)
+    panels = (("cost_usd", "IPW cost (USD)"), ("fpr", "FPR (IPW)"), ("recall", "recall (IPW)"))
+    for ax, (figure, label) in zip(axes.flat, panels, strict=True):
+        for offset, who, color in ((-0.2, "policy", "tab:green"), (0.2, "static", "tab:grey")):
+            values = [row[f"{who}_{figure}"] for row in contribution]
+            ax.bar(x + offset, values, width=0.4, color=color, label=f"{who}")
+        if figure == "fpr":
+            ax.axhline(MAX_FPR, color="tab:red", linestyle="--", linewidth=1, label="12% line")
+        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

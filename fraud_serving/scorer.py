@@ -141,7 +141,7 @@ class Scorer:
     ) -> ScoreResponse:
         model, variant = (slots.canary, "canary") if is_canary else (slots.champion, "champion")
         amount_usd = tx.amount_usd
-        segment = segment_of(amount_usd, tx.account_age_days)
+        segment = segment_of(amount_usd, tx.account_age_days, tx.payment_method)
         threshold = slots.policy.threshold(segment)
         block = score >= threshold
         explored, propensity, outcome = False, 1.0, "block" if block else "approve"

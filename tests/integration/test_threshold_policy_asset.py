@@ -46,6 +46,16 @@ def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> Non
         escaped = segment.replace("|", "\\|")  # markdown cell
         row = next(line for line in table if line.startswith(f"| {escaped} |"))
         assert f"| {threshold:.4f} |" in row
+    # what the policy contributes, per top-level segment, on the same matured rows
+    contribution = meta["contribution"].splitlines()
+    assert contribution[0].startswith("| segment | labeled_rows | fraud_rows | policy_fpr |")
+    assert contribution[2].startswith("| all |") and len(contribution) > 3
+    assert {line.split(" | ")[0].strip("| ") for line in contribution[3:]} <= {
+        f"{band}\\|{tenure}"
+        for band in ("small", "medium", "large")
+        for tenure in ("new", "established")
+    }
+    assert Path(meta["contribution_plot"]).read_bytes()[:4] == b"\x89PNG"
     png = Path(meta["cost_plot"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.parent.name == "policy"
     assert png.is_relative_to(platform.folders["reports"])

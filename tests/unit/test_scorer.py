@@ -8,7 +8,7 @@ import xgboost as xgb
 
 from fraud_core.features import FEATURE_SPEC, featurize_many
 from fraud_core.model import LoadedModel
-from fraud_core.policy import ThresholdPolicy
+from fraud_core.policy import ThresholdPolicy, top_level
 from fraud_core.schema import Transaction
 from fraud_serving import metrics
 from fraud_serving.model_slots import Slots
@@ -65,7 +65,7 @@ def test_canary_share_and_thresholds_by_segment() -> None:
     assert share == pytest.approx(0.10, abs=0.02)
     assert all(r.model_version == ("2" if r.variant == "canary" else "1") for r in results)
     for r in results:
-        assert r.threshold == (0.9 if r.segment == "large|established" else 0.5)
+        assert r.threshold == (0.9 if top_level(r.segment) == "large|established" else 0.5)
 
 
 def test_exploration_is_capped_and_logged_with_propensity() -> None:

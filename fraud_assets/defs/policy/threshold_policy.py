@@ -9,6 +9,7 @@ from fraud_assets.provenance import actor, provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder
 from fraud_assets.tables import markdown_table
 from fraud_core.monitoring import REALIZED_WINDOW_DAYS
+from fraud_core.threshold_learning import CONTRIBUTION_COLUMNS
 
 SEGMENT_COLUMNS = (
     "segment",
@@ -17,6 +18,7 @@ SEGMENT_COLUMNS = (
     "fraud_rows",
     "old_threshold",
     "new_threshold",
+    "served_by",
     "posterior_mean",
     "p_best",
     "fpr",
@@ -53,12 +55,14 @@ def policy_version(now, run_id: str) -> str:
     group_name="policy",
     kinds={"sql", "pandas"},
     owners=["team:data"],
-    description="Contextual thresholds (amount band x tenure): Thompson-sampling Beta arms over "
-    "a threshold grid, updated counterfactually from matured, inverse-propensity weighted "
-    "labels with the previous version as a decayed prior; no segment above 12% estimated FPR "
-    "or below 50% estimated recall. "
-    "Writes a new policy_version to policy_arms (served on the scorer's next poll), an audit "
-    "entry and a cost-per-threshold plot.",
+    description="Contextual thresholds on a segment hierarchy (all > amount band x tenure > "
+    "payment method): Thompson-sampling Beta arms over a threshold grid, updated "
+    "counterfactually from matured, inverse-propensity weighted labels with the previous "
+    "version as a decayed prior; each segment borrows its parent's posterior as a prior and "
+    "one without arms serves its nearest ancestor's threshold; no segment above 12% estimated "
+    "FPR or below 50% estimated recall. Writes a new policy_version to policy_arms (served on "
+    "the scorer's next poll), an audit entry, a cost-per-threshold plot, and the policy's "
+    "IPW-estimated cost, FPR and recall against the static 0.5 per top-level segment.",
 )
 def threshold_policy(
     context: dg.AssetExecutionContext,
@@ -71,9 +75,11 @@ def threshold_policy(
     from fraud_core.policy import ThresholdPolicy
     from fraud_core.threshold_learning import (
         LearningConfig,
+        contribution_png,
         cost_curves_png,
         labeled_frame,
         learn_thresholds,
+        policy_contribution,
     )
 
     now = clock.current()
@@ -127,14 +133,23 @@ def threshold_policy(
             },
         )
     summaries = [r.summary() for r in learned.segments.values()]
-    png = cost_curves_png(learned, reports.dir("policy") / f"threshold-policy-{version}.png")
-    learned_cost = sum(s["expected_cost_usd"] for s in summaries)
-    static_cost = sum(s["static_0.5_cost_usd"] for s in summaries)
+    folder = reports.dir("policy")
+    png = cost_curves_png(learned, folder / f"threshold-policy-{version}.png")
+    contribution = policy_contribution(labeled, new)
+    overall = contribution[0]
+    learned_cost, static_cost = overall["policy_cost_usd"], overall["static_cost_usd"]
+    contribution_plot = contribution_png(
+        contribution,
+        f"Policy {new.version} vs static 0.5 on {len(labeled)} matured labelled rows",
+        folder / f"threshold-policy-{version}-contribution.png",
+    )
     if arms:
         headline = (
             f"Policy **{version}** learned {len(new.thresholds)} of "
             f"{len(learned.segments)} segments from {len(labeled)} labelled rows; IPW-estimated "
-            f"cost {learned_cost:,.0f} USD vs {static_cost:,.0f} USD at the static 0.5."
+            f"cost {learned_cost:,.0f} USD vs {static_cost:,.0f} USD at the static 0.5 "
+            f"(FPR {overall['policy_fpr']:.1%} vs {overall['static_fpr']:.1%}, recall "
+            f"{overall['policy_recall']:.1%} vs {overall['static_recall']:.1%}; in-sample)."
         )
     else:
         headline = (
@@ -159,5 +174,7 @@ def threshold_policy(
             "segments": markdown_table(summaries, SEGMENT_COLUMNS),
             "cost_plot": dg.MetadataValue.path(str(png)),
             "cost_plot_link": dg.MetadataValue.url(png.resolve().as_uri()),
+            "contribution": markdown_table(contribution, CONTRIBUTION_COLUMNS),
+            "contribution_plot": dg.MetadataValue.path(str(contribution_plot)),
         }
     )
