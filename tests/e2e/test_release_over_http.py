@@ -72,6 +72,9 @@ def start_scorer(release: Release, scorer_factory, db_url: str, monkeypatch):
     monkeypatch.setenv("FRAUD_STAGE_MIN_SAMPLES", "60")
     monkeypatch.setenv("FRAUD_STAGE_MIN_SECONDS", "1")
     monkeypatch.setenv("FRAUD_SHADOW_MIN_ROWS", str(CUSTOMERS))
+    from fraud_assets.definitions import defs
+
+    release.platform.defs = defs()  # the release plan binds when the definitions load
     return server
 
 

@@ -32,13 +32,13 @@ def _sensor_tick(platform: Platform, cursor: str | None):
 
     sensor = platform.defs.get_sensor_def("label_volume_sensor")
     resources = platform.resources()
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=platform.instance,
         cursor=cursor,
         definitions=platform.defs,
         resources={k: resources[k] for k in sensor.required_resource_keys},
-    )
-    return sensor.evaluate_tick(context)
+    ) as context:
+        return sensor.evaluate_tick(context)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

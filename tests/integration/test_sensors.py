@@ -24,14 +24,14 @@ def _tick(platform: Platform, cursor: str | None = None):
     import dagster as dg
 
     sensor = platform.defs.get_sensor_def("label_volume_sensor")
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=platform.instance,
         cursor=cursor,
         definitions=platform.defs,
         # replaces the definitions' resources: pass every one the sensor needs
         resources={k: platform.resources()[k] for k in sensor.required_resource_keys},
-    )
-    return sensor.evaluate_tick(context)
+    ) as context:
+        return sensor.evaluate_tick(context)
 
 
 def _add_run(platform: Platform, status, **tags: str) -> str:

@@ -9,7 +9,6 @@ from fraud_assets.provenance import actor, provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder
 from fraud_assets.tables import markdown_table
 from fraud_core.monitoring import REALIZED_WINDOW_DAYS
-from fraud_core.threshold_learning import CONTRIBUTION_COLUMNS
 
 SEGMENT_COLUMNS = (
     "segment",
@@ -74,6 +73,7 @@ def threshold_policy(
     from fraud_core.evaluation import MATURITY_DAYS, label_states
     from fraud_core.policy import ThresholdPolicy
     from fraud_core.threshold_learning import (
+        CONTRIBUTION_COLUMNS,
         LearningConfig,
         contribution_png,
         cost_curves_png,
