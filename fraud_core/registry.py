@@ -5,6 +5,10 @@ Aliases are the single source of truth for deployment (DESIGN.md section 4): `ch
 rollback target. Every alias move is appended to the store's `audit_log` before it is applied
 and recorded on the version as the `last_alias_move` tag.
 
+Moves are serialized by a lock in the store's database (`REGISTRY_LOCK`) and state the versions
+they expect to replace (read when the move was planned, or given by the caller): a move planned
+on a state that changed before it took the lock is refused (`StaleMove`) and the refusal audited.
+
 Everything goes through one `MlflowClient` built from explicit URIs: no global MLflow state
 (no `set_tracking_uri`, no active run), so a Dagster run that also uses dagster-mlflow's fluent
 API, or a scorer polling the registry, is never disturbed. mlflow is imported lazily.
@@ -47,6 +51,7 @@ CANARY_TAG = "canary_traffic_percent"
 METRIC_TAG_PREFIX = "metric."
 FEATURE_SPEC_FILE = "feature_spec.json"
 MODEL_ARTIFACT_NAME = "model"
+REGISTRY_LOCK = "fraud-registry-moves"
 
 
 class RegistryError(RuntimeError):
@@ -59,6 +64,10 @@ class UnknownVersion(RegistryError, LookupError):
 
 class UnknownAlias(RegistryError, ValueError):
     """Not one of the deployment aliases of DESIGN.md."""
+
+
+class StaleMove(RegistryError):
+    """The registry moved since the move was planned: refused (and audited), nothing changed."""
 
 
 @dataclass(frozen=True)
@@ -429,6 +438,7 @@ class ModelRegistry:
             reason=reason,
             details={CANARY_TAG: {"from": current_percent, "to": percent}},
             canary_percent=percent,
+            expected={CANARY_TAG: str(current_percent)},
         )
         return self.get_version(info.version)
 
@@ -439,11 +449,13 @@ class ModelRegistry:
         actor: str,
         reason: str,
         details: Mapping[str, Any] | None = None,
+        expect_champion: str | None = None,
     ) -> ModelVersionInfo:
         """Make `version` the champion; the old champion becomes `previous`.
 
         `challenger`/`canary` are cleared if they point at `version`. Promoting the current
-        champion is a no-op.
+        champion is a no-op. `expect_champion`: refuse (StaleMove) unless that version is
+        still the champion when the move is made.
         """
         info = self._movable(version)
         current = self.aliases()
@@ -466,6 +478,7 @@ class ModelRegistry:
             reason=reason,
             details=details,
             canary_percent=0 if current.get(CANARY) == info.version else None,
+            expected=None if expect_champion is None else {CHAMPION: str(expect_champion)},
         )
         return self.get_version(info.version)
 
@@ -504,6 +517,12 @@ class ModelRegistry:
     def _subject(self, version: int | str) -> str:
         return f"{self.model_name}/{version}"
 
+    def _state(self) -> dict[str, str]:
+        """Alias -> version, and the canary share under CANARY_TAG, as the registry says now."""
+        state = self.aliases()
+        state[CANARY_TAG] = str(self.canary_percent())
+        return state
+
     def _move(
         self,
         action: str,
@@ -514,11 +533,14 @@ class ModelRegistry:
         reason: str,
         details: Mapping[str, Any] | None = None,
         canary_percent: int | None = None,
+        expected: Mapping[str, str | None] | None = None,
     ) -> None:
-        """Audit, then apply alias moves (alias, from, to); a failed apply is audited too.
+        """Under the registry lock: check that each move's `from` (and `expected`) still holds,
+        audit, then apply the moves (alias, from, to). A stale or failed move is audited too.
 
         Auditing first means no alias ever moves without an audit entry (the store being down
-        blocks the move).
+        blocks the move). On PostgreSQL each entry commits at once; on SQLite, whose lock is
+        the write transaction, the entries commit when the lock is released.
         """
         if self.store is None:
             raise RegistryError(
@@ -535,32 +557,69 @@ class ModelRegistry:
             "moves": [{"alias": a, "from": old, "to": new} for a, old, new in moves],
             "metrics": dict(info.metrics),
         }
-        audit_id = self.store.append_audit(actor, action, subject, reason, audit_details)
+        expect = {**{alias: old for alias, old, _new in moves}, **(expected or {})}
+        error: Exception | None = None
+        with self.store.lock(REGISTRY_LOCK) as held:
+            state = self._state()
+            stale = {k: (v, state.get(k)) for k, v in expect.items() if state.get(k) != v}
+            if stale:
+                error = StaleMove(f"{action} of {subject} refused: {_describe(stale)}")
+                self.store.append_audit(
+                    actor,
+                    f"{action}.refused",
+                    subject,
+                    str(error),
+                    {**audit_details, "requested_reason": reason, "stale": _stale_json(stale)},
+                    held=held,
+                )
+            else:
+                audit_id = self.store.append_audit(
+                    actor, action, subject, reason, audit_details, held=held
+                )
+                try:
+                    self._apply(action, info, moves, audit_id, actor, reason, canary_percent)
+                except Exception as err:  # audited, then raised once the lock is released
+                    self.store.append_audit(
+                        actor,
+                        f"{action}.failed",
+                        subject,
+                        f"{type(err).__name__}: {err}",
+                        {"audit_id": audit_id},
+                        held=held,
+                    )
+                    error = err
+        if error is not None:
+            raise error
+
+    def _apply(
+        self,
+        action: str,
+        info: ModelVersionInfo,
+        moves: list[tuple[str, str | None, str | None]],
+        audit_id: int,
+        actor: str,
+        reason: str,
+        canary_percent: int | None,
+    ) -> None:
         client = self.client
-        try:
-            if canary_percent is not None:
-                client.set_registered_model_tag(self.model_name, CANARY_TAG, str(canary_percent))
-            for alias, _old, new in moves:
-                if new is None:
-                    client.delete_registered_model_alias(self.model_name, alias)
-                else:
-                    client.set_registered_model_alias(self.model_name, alias, new)
-            record = {"audit_id": audit_id, "action": action, "actor": actor, "reason": reason}
-            record["at"] = clock.now().isoformat(timespec="seconds")
-            touched = {v for _a, old, new in moves for v in (old, new) if v is not None}
-            for version in sorted(touched | {info.version}, key=int):
-                mine = [m for m in audit_details["moves"] if version in (m["from"], m["to"])]
-                tag = json.dumps({**record, "moves": mine})
-                client.set_model_version_tag(self.model_name, version, "last_alias_move", tag)
-        except Exception as err:
-            self.store.append_audit(
-                actor,
-                f"{action}.failed",
-                subject,
-                f"{type(err).__name__}: {err}",
-                {"audit_id": audit_id},
-            )
-            raise
+        if canary_percent is not None:
+            client.set_registered_model_tag(self.model_name, CANARY_TAG, str(canary_percent))
+        for alias, _old, new in moves:
+            if new is None:
+                client.delete_registered_model_alias(self.model_name, alias)
+            else:
+                client.set_registered_model_alias(self.model_name, alias, new)
+        record = {"audit_id": audit_id, "action": action, "actor": actor, "reason": reason}
+        record["at"] = clock.now().isoformat(timespec="seconds")
+        touched = {v for _a, old, new in moves for v in (old, new) if v is not None}
+        for version in sorted(touched | {info.version}, key=int):
+            mine = [
+                {"alias": a, "from": old, "to": new}
+                for a, old, new in moves
+                if version in (old, new)
+            ]
+            tag = json.dumps({**record, "moves": mine})
+            client.set_model_version_tag(self.model_name, version, "last_alias_move", tag)
 
     # ---- loading for serving -----------------------------------------------------------------
 
@@ -614,6 +673,20 @@ class ModelRegistry:
         _check_alias(alias)
         version = self.aliases().get(alias)
         return None if version is None else self.load(version)
+
+
+def _describe(stale: Mapping[str, tuple[str | None, str | None]]) -> str:
+    parts = []
+    for key, (wanted, found) in stale.items():
+        if key == CANARY_TAG:
+            parts.append(f"canary share is {found}%, expected {wanted}%")
+        else:
+            parts.append(f"{key} is {found or 'unset'}, expected {wanted or 'unset'}")
+    return "; ".join(parts) + " (the registry moved since this move was planned: re-read, retry)"
+
+
+def _stale_json(stale: Mapping[str, tuple[str | None, str | None]]) -> dict[str, Any]:
+    return {key: {"expected": wanted, "found": found} for key, (wanted, found) in stale.items()}
 
 
 def _signature(spec: FeatureSpec):
