@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from numbers import Integral
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -166,10 +167,19 @@ class ModelRegistry:
         client = self.client
         own_run = run_id is None
         if own_run:
-            run_id = client.create_run(self._experiment_id()).info.run_id
+            run_info = client.create_run(self._experiment_id()).info
+            run_id, experiment_id = run_info.run_id, run_info.experiment_id
+        else:
+            experiment_id = client.get_run(run_id).info.experiment_id
         try:
             info = self._log_and_register(
-                model, feature_spec, metrics, params or {}, tags or {}, run_id, training_window
+                model,
+                feature_spec,
+                metrics,
+                params or {},
+                tags or {},
+                (experiment_id, run_id),
+                training_window,
             )
         except BaseException:
             if own_run:
@@ -186,7 +196,7 @@ class ModelRegistry:
         metrics: Mapping[str, float],
         params: Mapping[str, Any],
         tags: Mapping[str, Any],
-        run_id: str,
+        run: tuple[str, str],
         training_window: Mapping[str, Any] | None,
     ) -> ModelVersionInfo:
         # mlflow.xgboost.log_model is fluent: it resolves the *global* tracking URI and active
@@ -196,9 +206,12 @@ class ModelRegistry:
         import mlflow.xgboost
         from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric, Param, RunTag
         from mlflow.models import Model
+        from mlflow.pyfunc import FLAVOR_NAME as PYFUNC
+
+        from fraud_core import pyfunc_model
 
         client = self.client
-        experiment_id = client.get_run(run_id).info.experiment_id
+        experiment_id, run_id = run
         str_params = {k: str(v) for k, v in params.items()}
         str_tags = {k: str(v) for k, v in tags.items()}
         logged = client.create_logged_model(
@@ -212,22 +225,28 @@ class ModelRegistry:
         client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
         with TemporaryDirectory() as tmp:
             path = Path(tmp, MODEL_ARTIFACT_NAME)
+            mlflow_model = Model(
+                artifact_path=logged.artifact_location,
+                model_uuid=logged.model_id,
+                run_id=run_id,
+                model_id=logged.model_id,
+            )
             mlflow.xgboost.save_model(
                 model,
                 str(path),
-                mlflow_model=Model(
-                    artifact_path=logged.artifact_location,
-                    model_uuid=logged.model_id,
-                    run_id=run_id,
-                    model_id=logged.model_id,
-                ),
-                signature=_signature(spec),
-                input_example=_input_example(spec),
+                mlflow_model=mlflow_model,
+                signature=_signature(),
+                input_example=pyfunc_model.input_example(),
                 # Explicit: inferring requirements spawns a subprocess (~30 s instead of ~2 s).
-                pip_requirements=_pip_requirements(),
+                pip_requirements=list(pip_requirements()),
                 metadata={"feature_spec_version": spec.version},
             )
             (path / FEATURE_SPEC_FILE).write_text(json.dumps(spec.to_dict(), indent=1))
+            # pyfunc: raw transactions in, probabilities out (the xgboost flavour stays for us).
+            mlflow_model.flavors[PYFUNC].update(
+                loader_module=pyfunc_model.__name__, code=pyfunc_model.bundle_code(path)
+            )
+            mlflow_model.save(str(path / "MLmodel"))
             client.log_model_artifacts(logged.model_id, str(path))
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
 
@@ -689,34 +708,56 @@ def _stale_json(stale: Mapping[str, tuple[str | None, str | None]]) -> dict[str,
     return {key: {"expected": wanted, "found": found} for key, (wanted, found) in stale.items()}
 
 
-def _signature(spec: FeatureSpec):
+def _signature():
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
 
-    # Outputs as MLflow's pyfunc flavour returns them for a classifier: class labels. The
-    # platform itself scores with LoadedModel.predict (probabilities).
-    return ModelSignature(
-        inputs=Schema([ColSpec("float", name) for name in spec.names]),
-        outputs=Schema([ColSpec("long")]),
-    )
+    from fraud_core.pyfunc_model import INPUT_COLUMNS
 
-
-def _input_example(spec: FeatureSpec):
-    import pandas as pd
-
-    return pd.DataFrame([[0.0] * len(spec.names)], columns=list(spec.names), dtype=spec.dtype)
-
-
-def _pip_requirements() -> list[str]:
-    from importlib.metadata import version
-
-    import mlflow
-    import xgboost
-
-    return [
-        f"mlflow=={mlflow.__version__}",
-        f"xgboost=={xgboost.__version__}",
-        f"scikit-learn=={version('scikit-learn')}",
-        f"numpy=={version('numpy')}",
-        f"pandas=={version('pandas')}",
+    # What the pyfunc flavour takes and gives: raw transactions, fraud probabilities.
+    columns = [
+        ColSpec(AnyType() if kind == "any" else kind, name, required)
+        for name, kind, required in INPUT_COLUMNS
     ]
+    return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec("double")]))
+
+
+MODEL_IMPORTS = ("mlflow", "xgboost", "sklearn", "numpy", "pandas", "pydantic", "pycountry")
+"""What a logged model imports when loaded (either flavour), by import name."""
+
+
+@lru_cache(maxsize=1)
+def pip_requirements() -> tuple[str, ...]:
+    """`name==version` of the installed distribution providing each of MODEL_IMPORTS (e.g.
+    `xgboost-cpu` for `xgboost`), found in the distributions' RECORD files: the module's own
+    name first, then this project's declared dependencies (a full scan only as a last resort)."""
+    from importlib.metadata import PackageNotFoundError, distribution, requires
+
+    declared = [re.match(r"[A-Za-z0-9._-]+", r).group(0) for r in requires("fraud-mlops") or ()]
+    declared.sort(key=lambda name: not any(m in name for m in MODEL_IMPORTS))
+    pins: dict[str, str] = {}
+    for name in dict.fromkeys([*MODEL_IMPORTS, *declared]):
+        wanted = [m for m in MODEL_IMPORTS if m not in pins]
+        if not wanted:
+            break
+        try:
+            dist = distribution(name)
+        except PackageNotFoundError:
+            continue
+        record = "\n" + (dist.read_text("RECORD") or "")
+        for module in wanted:
+            if f"\n{module}/__init__.py," in record:
+                pins[module] = f"{dist.name}=={dist.version}"
+    for module in (m for m in MODEL_IMPORTS if m not in pins):
+        pins[module] = _scan_for(module)
+    return tuple(sorted(set(pins.values())))
+
+
+def _scan_for(module: str) -> str:
+    from importlib.metadata import packages_distributions, version
+
+    names = packages_distributions().get(module)
+    if not names:
+        raise RegistryError(f"no installed distribution provides {module!r}: cannot log a model")
+    return f"{names[0]}=={version(names[0])}"
