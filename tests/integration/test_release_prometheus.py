@@ -3,6 +3,7 @@ scraping two real scorer processes: counts are summed over both replicas."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -22,16 +23,18 @@ from tests.fixtures.scorer import (  # noqa: F401  (fixtures)
     transaction,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs Debian's prometheus"),
-]
 ACTOR = {"actor": "test", "reason": "test"}
 
 
 @pytest.fixture
 def prometheus(tmp_path: Path):
-    """Start a Prometheus on a free port; call it with the scrape targets (host:port)."""
+    """Start a Prometheus on a free port; call it with the scrape targets (host:port). Without
+    the binary (Debian's `prometheus`, .ci/install-tools): skipped, failed in CI."""
+    if shutil.which("prometheus") is None:
+        reason = "prometheus not found: install Debian's prometheus package (.ci/install-tools)"
+        if os.environ.get("FRAUD_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{reason} (FRAUD_REQUIRE_TOOLS=1: tools are required)")
+        pytest.skip(reason)
     started: list[subprocess.Popen] = []
 
     def start(targets: list[str]) -> str:
@@ -87,6 +90,7 @@ def _send(servers, start: int, count: int) -> Counter:
     return seen
 
 
+@pytest.mark.slow
 def test_canary_health_sums_every_replica(
     serving_models,  # noqa: F811
     scorer_factory,  # noqa: F811
@@ -133,3 +137,9 @@ def test_canary_health_sums_every_replica(
     with pytest.raises(ValueError, match="model version"):
         canary_health(url, '2"}', 60)
     store.close()
+
+
+def test_an_unreachable_prometheus_leaves_the_stage_to_the_store():
+    from fraud_assets.defs.deployment.sensors import _replica_counters
+
+    assert _replica_counters(f"http://127.0.0.1:{free_port()}", "2", 60) == (None, None)
