@@ -299,6 +299,7 @@ class FeedbackStore:
                     f"SELECT pg_advisory_xact_lock({advisory_key_sql('fraud-audit-chain')})"
                 )
             a = audit_log.c
+            record["at"] = utcnow()  # taken in chain order
             previous = conn.scalar(select(a.chain_hash).order_by(a.id.desc()).limit(1))
             record["chain_hash"] = audit_chain.entry_hash(previous or audit_chain.GENESIS, record)
             return conn.execute(insert(audit_log).values(record)).inserted_primary_key[0]

@@ -50,7 +50,9 @@ def test_concurrent_appends_form_one_chain_and_edits_are_found(db_url, store):
     ok = _verify(db_url)
     assert ok.exit_code == 0 and f"30 entries, head {report.head}" in ok.output
 
-    ids = sorted(e["id"] for e in store.audit_entries(limit=100))
+    entries = sorted(store.audit_entries(limit=100), key=lambda e: e["id"])
+    assert [e["at"] for e in entries] == sorted(e["at"] for e in entries)  # stamped in order
+    ids = [e["id"] for e in entries]
     _tamper(store, f"UPDATE audit_log SET reason = 'rewritten' WHERE id = {ids[11]}")
     broken = _verify(db_url)
     assert broken.exit_code == 1
