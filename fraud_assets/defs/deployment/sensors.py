@@ -107,7 +107,7 @@ def canary_health_sensor(
     release: ReleaseSettings,
     clock: Clock,
 ):
-    from fraud_core.registry import CANARY
+    from fraud_core.registry import CANARY, CHAMPION
     from fraud_core.release import evaluate_stage
     from fraud_core.release_data import ScorerCounters, stage_window
 
@@ -150,7 +150,10 @@ def canary_health_sensor(
         job = "promotion" if percent == plan.stages[-1] else "canary_stage"
         run_key = f"{job}:{stage_key}"
         op = "promoted_model" if job == "promotion" else "canary_release"
-        run_config = {"ops": {op: {"config": {"reason": reason, "figures": figures}}}}
+        config = {"reason": reason, "figures": figures}
+        if job == "promotion":  # a champion moved by hand meanwhile makes the promotion stale
+            config["expect_champion"] = facade.aliases().get(CHAMPION, "")
+        run_config = {"ops": {op: {"config": config}}}
     free = _free_key(context.instance, run_key)
     if free is None:
         return dg.SkipReason(f"a run for {run_key} ran or is running")
