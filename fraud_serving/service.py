@@ -41,6 +41,7 @@ from fraud_serving.prediction_log import PredictionLog
 from fraud_serving.scorer import NotReady, Scorer
 from fraud_serving.shadow import ShadowRunner
 from fraud_serving.store_handle import LazyStore
+from fraud_serving.wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class FraudScorer:
             batch_size=config.log_batch_size,
             flush_seconds=config.log_flush_seconds,
             retry_seconds=config.log_retry_seconds,
+            wal=WriteAheadLog(config.wal_dir, config.wal_fsync_seconds),
         ).start()
         self.shadow = ShadowRunner(self.log).start()
         self.scorer = Scorer(
