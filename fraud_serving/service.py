@@ -14,8 +14,9 @@ Endpoints:
 - ``/livez``, ``/readyz`` (503 until a champion and the thresholds are loaded), ``/metrics``.
 
 Each worker process runs its own scorer, registry follower, shadow runner and prediction log
-(see `fraud_serving.config` for the environment knobs). Malformed bodies get BentoML's 400 with
-pydantic's `detail` list; bodies over FRAUD_MAX_BODY_BYTES get 413.
+with its write-ahead file (see `fraud_serving.config` for the environment knobs). Malformed
+bodies get BentoML's 400 with pydantic's `detail` list; bodies over FRAUD_MAX_BODY_BYTES get
+413.
 """
 
 from __future__ import annotations
