@@ -76,7 +76,7 @@ def test_recovery_is_idempotent_and_counts_torn_lines(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-def test_a_crash_during_the_store_write_keeps_the_segment(tmp_path: Path) -> None:
+def test_rows_spooled_while_the_store_is_down_release_their_segment(tmp_path: Path) -> None:
     store = FlakyStore()
     store.up = False
     wal = WriteAheadLog(tmp_path / "wal")
