@@ -1,12 +1,13 @@
 """The prediction log: rows leave the request path through a write-ahead file and a queue, and
 reach the store in batches; while the store is unreachable they wait in a disk spool.
 
-- `put(kind, row)` appends the row to this process's write-ahead file (`fraud_serving.wal`: in
-  the kernel before the response is sent, so a killed process loses nothing) and to a queue; it
-  never touches the database. One writer thread per process takes everything queued every
-  `flush_seconds` (sooner from `batch_size` rows), writes it in batches of `batch_size`, then
-  deletes the write-ahead segments that held it. At start and every `retry_seconds` it also
-  recovers the segments of dead processes into the store.
+- `put(kind, row)` appends a prediction row to this process's write-ahead file
+  (`fraud_serving.wal`: in the kernel before the response is sent, so a killed process loses no
+  served prediction) and every row to a queue; it never touches the database. One writer thread
+  per process takes everything queued every `flush_seconds` (sooner from `batch_size` rows),
+  writes it in batches of `batch_size`, then deletes the write-ahead segments that held it. At
+  start and every `retry_seconds` it also recovers the segments of dead processes into the
+  store.
 - A batch that cannot be written because the store is unreachable is appended to the spool as
   one fsynced file (``<process-start>-<pid>-<seq>-<rows>.jsonl``, written to a temp name then
   renamed). While this process has spool files left, new batches go to the spool too.
@@ -142,14 +143,18 @@ class PredictionLog:
         return self
 
     def put(self, kind: Kind, row: dict[str, Any]) -> bool:
-        """Queue one row (first into the write-ahead file, if any); False (and counted as
-        dropped) if `max_queue` rows are waiting. The writer drains the queue on its own clock:
-        no wake-up per row."""
+        """Queue one row, a prediction first into the write-ahead file (if any); False (and
+        counted as dropped) if `max_queue` rows are waiting. The writer drains the queue on
+        its own clock: no wake-up per row.
+
+        Shadow rows skip the write-ahead file (half of its cost): the shadow's own queue is in
+        memory, so a killed process loses its recent shadow sample either way, never a served
+        decision."""
         if len(self._rows) >= self.max_queue:
             metrics.LOG_DROPPED.inc()
             log.error("prediction log queue full: dropped a %s row", kind)
             return False
-        if self.wal is None:
+        if self.wal is None or kind != "prediction":
             self._rows.append((kind, row))
             return True
         with self._lock:

@@ -8,8 +8,9 @@ response. If the shadow falls behind by more than `max_queue` transactions the e
 scored and is counted in `fraud_shadow_dropped_total`: shadow evaluation is a sample, the
 served decisions are not. A model version that fails to score counts its transactions in
 `fraud_shadow_failed_total{model_version}` and logs the cause once (again when it changes).
-The queue is in memory: a killed process loses its unscored shadow work (at most `interval`
-of traffic); its served predictions are in the write-ahead log.
+The queue is in memory, and shadow rows skip the prediction log's write-ahead file: a killed
+process loses its recent shadow sample (about `interval` plus the log's flush interval of
+traffic), never a served prediction.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Write-ahead file of the prediction log: a row is in the kernel before its response is sent.
 
-Each process appends its rows as JSON lines to its own segment, ``<tag>-<seq>.wal`` in the WAL
-folder (`FRAUD_WAL_DIR`), with one ``os.write`` on an ``O_APPEND`` descriptor: once `append`
-returns, the row survives a SIGKILL of the process (the kernel owns the page). The writer
-`seal`s the current segment (new rows go to a fresh one), writes the sealed rows to the store
-or the spool, then `discard`s the sealed segments.
+Each process appends its prediction rows as JSON lines to its own segment, ``<tag>-<seq>.wal``
+in the WAL folder (`FRAUD_WAL_DIR`), with one ``os.write`` on an ``O_APPEND`` descriptor: once
+`append` returns, the row survives a SIGKILL of the process (the kernel owns the page). The
+writer `seal`s the current segment (new rows go to a fresh one), writes the sealed rows to the
+store or the spool, then `discard`s the sealed segments.
 
 Each process holds an exclusive ``flock`` on ``<tag>.lock`` for its lifetime. The kernel
 releases it when the process dies, however it dies, so `recover` finds the segments of dead
