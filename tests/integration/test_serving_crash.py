@@ -84,14 +84,6 @@ def workers(server: ScorerServer) -> list[psutil.Process]:
     return [p for p in tree if "--worker-id" in p.cmdline()]
 
 
-def kill_server(server: ScorerServer) -> None:
-    """SIGKILL to the arbiter, then to every worker (each runs in its own session)."""
-    root = psutil.Process(server.process.pid)
-    for process in (root, *root.children(recursive=True)):
-        process.send_signal(signal.SIGKILL)
-    server.process.wait(10)
-
-
 def stored(store, table) -> set[str]:
     with store.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(table)).scalar_one()
@@ -134,7 +126,7 @@ def test_sigkill_of_a_worker_and_of_the_server_loses_no_acknowledged_prediction(
     # 2. The whole server killed mid-load, then restarted on the same folders.
     load = Load(server.url, range(1000, 2000))
     load.wait_for(400)
-    kill_server(server)
+    server.kill()
     load.join()
     second = set(load.acknowledged)
     assert second and not second <= stored(store, predictions), "nothing left to recover"
