@@ -8,16 +8,17 @@ reach the store in batches; while the store is unreachable they wait in a disk s
   writes it in batches of `batch_size`, then deletes the write-ahead segments that held it. At
   start and every `retry_seconds` it also recovers the segments of dead processes into the
   store.
-- A batch that cannot be written because the store is unreachable is appended to the spool as
+- A batch that cannot be written because the store fails is appended to the spool as
   one fsynced file (``<process-start>-<pid>-<seq>-<rows>.jsonl``, written to a temp name then
   renamed). While this process has spool files left, new batches go to the spool too.
 - Every `retry_seconds` one process (an exclusive `flock` on the spool directory) replays all
   spool files in name order and deletes each once written. The store's inserts are idempotent
   (predictions on transaction_id, shadow rows on (transaction_id, model_version)), so a replay
   or a recovery after a partial write or a crash never duplicates a row.
-- A batch that the reachable store refuses (not a connection error) is written row by row and
-  the rows it still refuses are quarantined (`fraud_serving.quarantine`): a bad row is counted
-  and set aside, never taken for an outage.
+- A batch that the store refuses for its data (`fraud_serving.quarantine.is_bad_row`) is
+  written row by row and the rows it still refuses are quarantined: a bad row is counted and
+  set aside, never taken for an outage. Any other failure (unreachable, locked, a missing
+  table, a bug) spools the batch and retries it.
 - `close()` drains the queue (to the store, or the spool if it is down) and deletes this
   process's write-ahead files.
 
@@ -37,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from fraud_serving import metrics
-from fraud_serving.failures import FailureLog
-from fraud_serving.quarantine import Quarantine, is_transient
+from fraud_serving.failures import FailureLog, reason
+from fraud_serving.quarantine import Quarantine, is_bad_row
 from fraud_serving.wal import Batch, Kind, WriteAheadLog, encode, read_lines
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,9 @@ class Spool:
     def replay(self, write: Callable[[Batch], None]) -> bool | None:
         """Write every spool file in name order, deleting each once written.
 
-        Returns False when the store is still unreachable (stops at the first connection-level
-        failure), None when another process holds the replay lock, True otherwise. A file the
-        reachable store refuses is written row by row and its refused rows quarantined.
+        Returns False when the store still fails (stops at the first failure that is not a bad
+        row), None when another process holds the replay lock, True otherwise. A file holding
+        rows the store refuses is written row by row and its refused rows quarantined.
         """
         with (self.directory / ".replay.lock").open("w") as lock:
             try:
@@ -97,7 +98,7 @@ class Spool:
                 try:
                     write(rows)
                 except Exception as error:
-                    if is_transient(error):
+                    if not is_bad_row(error):
                         return False
                     rest = self.quarantine.sort_out(rows, write)
                     if rest:  # the store went away midway: keep only what is left
@@ -239,19 +240,17 @@ class PredictionLog:
                 self._write(batch)
                 return
             except Exception as error:
-                if is_transient(error):
-                    self._mark_down(error)
-                else:
+                if is_bad_row(error):
                     batch = self.spool.quarantine.sort_out(batch, self._write)
                     if not batch:
                         return
-                    self._mark_down(error)
+                self._mark_down(error)
         self.spool.append(batch)
         metrics.LOG_SPOOLED.set(self.spool.rows_waiting())
 
     def _mark_down(self, error: Exception) -> None:
         if self.store_up:
-            log.warning("feedback store unreachable, spooling prediction rows: %s", error)
+            log.warning("feedback store failing, spooling prediction rows: %s", reason(error))
         self.store_up = False
         self._next_replay = time.monotonic() + self.retry_seconds
 

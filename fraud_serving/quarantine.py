@@ -1,7 +1,7 @@
 """Rows the store refuses as invalid: isolated from their batch, set aside, counted.
 
-A batch that the reachable store refuses for another reason than a lost connection (a value it
-cannot hold, a constraint) holds at least one bad row, and a bad row is not an outage.
+A batch that the store refuses because of its data (a value it cannot hold, a constraint; see
+`is_bad_row`) holds at least one bad row, and a bad row is not an outage.
 `sort_out` writes such a batch row by row; the rows still refused go to
 ``<spool>/quarantine/<time>-<pid>-<rows>.jsonl`` in the spool's line format (an operator who
 fixes the file can move it back into the spool folder to have it replayed), their reasons to
@@ -23,16 +23,16 @@ from fraud_serving.wal import Batch, Item, encode
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT_NAMES = {"OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError"}
+_ROW_ERRORS = {"IntegrityError", "DataError"}  # SQLAlchemy's: constraint, value out of range
 
 
-def is_transient(error: BaseException) -> bool:
-    """Connection-level failures (database down, network cut) as opposed to bad rows."""
+def is_bad_row(error: BaseException) -> bool:
+    """The store refused the data (a validation error, a constraint, a value it cannot hold),
+    as opposed to failing itself (unreachable, locked, schema missing, a bug): only the
+    former is quarantined, the latter spooled and retried."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, OSError | ConnectionError) or type(seen).__name__ in _TRANSIENT_NAMES:
-            return True
-        if getattr(seen, "connection_invalidated", False):
+        if isinstance(seen, ValueError) or type(seen).__name__ in _ROW_ERRORS:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -46,14 +46,14 @@ class Quarantine:
 
     def sort_out(self, batch: Batch, write: Callable[[Batch], None]) -> Batch:
         """Write `batch` row by row and quarantine the rows refused; returns the rows not
-        attempted because the store became unreachable (from the one that met the failure)."""
+        attempted because the store failed (from the one that met the failure)."""
         refused: list[tuple[Item, Exception]] = []
         rest: Batch = []
         for index, item in enumerate(batch):
             try:
                 write([item])
             except Exception as error:
-                if is_transient(error):
+                if not is_bad_row(error):
                     rest = batch[index:]
                     break
                 refused.append((item, error))
