@@ -142,3 +142,21 @@ def test_a_spooled_bad_row_is_quarantined_on_replay(store: FlakyStore, tmp_path:
     wait_for(lambda: not log.spool.files() and len(store.predictions) == 2)
     log.close()
     assert len(list((tmp_path / "quarantine").glob("*.jsonl"))) == 1
+
+
+def test_a_failing_store_is_not_a_bad_row(store: FlakyStore, tmp_path: Path) -> None:
+    insert, calls = store.insert_predictions, []
+
+    def half_imported(rows: list[dict]) -> int:
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise AttributeError("partially initialized module 'pandas' has no attribute 'x'")
+        return insert(rows)
+
+    store.insert_predictions = half_imported
+    log = make_log(store, tmp_path).start()
+    for i in range(5):
+        log.put("prediction", row(i))
+    wait_for(lambda: len(store.predictions) == 5)  # spooled, then replayed
+    log.close()
+    assert not (tmp_path / "quarantine").exists()
