@@ -25,7 +25,9 @@ Knobs (defaults in brackets):
 - ``FRAUD_WAL_FSYNC_SECONDS`` [1]: how often the write-ahead file is synced to disk; power
   loss (or a kernel crash) can lose the rows acknowledged in the last interval that were not
   yet committed to the database. 0 syncs each row before its response (no such window; one
-  ``fdatasync`` per request, about 1.3 ms on the development machine's disk).
+  ``fdatasync`` per request, about 1.3 ms on the development machine's disk). On the SQLite
+  store (``synchronous=NORMAL`` in WAL mode) power loss can also undo the last commits
+  themselves; PostgreSQL's commits are durable.
 - ``FRAUD_SCORER_WORKERS`` [2]: BentoML worker processes.
 - ``FRAUD_MAX_BODY_BYTES`` [4 MiB]: larger request bodies get 413.
 - ``FRAUD_ACCESS_LOG`` [0]: BentoML's access log line per request. Off because every scored
