@@ -79,7 +79,7 @@ class FraudScorer:
 
     def __init__(self) -> None:
         config, settings = CONFIG, CONFIG.settings
-        self.store = LazyStore(settings.db_url).import_now()
+        self.store = LazyStore(settings.db_url)
         self.log = PredictionLog(
             self.store,
             config.spool_dir,

@@ -23,14 +23,6 @@ class LazyStore:
         self._store: FeedbackStore | None = None
         self._lock = threading.Lock()
 
-    def import_now(self) -> LazyStore:
-        """Import the store's code (pandas, SQLAlchemy) in the calling thread. A worker does
-        it before starting its threads: two threads importing pandas at once (the log writer
-        here, the registry follower through mlflow) can see it half initialized."""
-        import fraud_core.store  # noqa: F401
-
-        return self
-
     def get(self) -> FeedbackStore:
         if self._store is None:
             with self._lock:

@@ -51,3 +51,14 @@ def test_a_dead_workers_rows_are_stored_exactly_once(store, tmp_path: Path) -> N
     assert store.count_predictions() == 50
     assert log.wal.recover(log._handle_all) == 0
     log.close()
+
+
+def test_a_half_imported_pandas_is_not_an_error(monkeypatch) -> None:
+    """The log writer validates rows while another thread may be importing pandas."""
+    import sys
+    import types
+
+    from fraud_core.store.rows import _is_frame
+
+    monkeypatch.setitem(sys.modules, "pandas", types.ModuleType("pandas"))  # no DataFrame yet
+    assert not _is_frame([prediction(1)])
