@@ -13,6 +13,12 @@ simulated world):
   <= 10 ms with shadow on); shadow's effect on p50 (target <= +10%); BentoML's own CPU per
   request (server CPU per request at saturation, minus the baseline's).
 
+With ``--before REF`` (e.g. ``main``) a fourth BentoML service (shadow on) serves the code of
+that git revision (exported to a temp folder, same virtualenv), and the report prints it
+beside this tree's shadow-on service: the before/after of a change, measured in the same run.
+In process, the scoring core with the prediction log is timed with and without the
+write-ahead file (the cost of crash safety on the request path).
+
 All servers run side by side and every round measures each of them in turn; the figures are
 medians over the rounds (and the worst round's p99 for the target), so a change in machine load
 during the run touches every server alike instead of whichever was measured then.
@@ -25,7 +31,7 @@ Server CPU per request is the servers' process-tree CPU time
 (psutil) over the requests of a run, which another process's load disturbs much less than
 latency: read latencies with the load average printed around them.
 
-    uv run python benchmarks/serving.py [--seconds 6] [--rounds 3] [--workers 2]
+    uv run python benchmarks/serving.py [--seconds 6] [--rounds 3] [--workers 2] [--before main]
 """
 
 from __future__ import annotations
@@ -187,6 +193,7 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 PACED_CONNECTIONS = 20
+BEFORE = "before: shadow on"
 
 
 def wrk_script(folder: Path, bodies: Path, run: str, rate: float | None = None) -> Path:
@@ -242,8 +249,21 @@ class Bench:
         return out
 
 
-def start_scorers(folder: Path, models: list, factory, workers: int) -> dict[str, Any]:
-    """Three scorers, each on its own registry: shadow off, shadow on, canary 10% + shadow."""
+def export_revision(ref: str, folder: Path) -> Path:
+    """The tree of git revision `ref` in `folder` (git archive: committed files only)."""
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def start_scorers(
+    folder: Path, models: list, factory, workers: int, before: Path | None = None
+) -> dict[str, Any]:
+    """Scorers, each on its own registry: shadow off, shadow on, canary 10% + shadow, and
+    with `before` (another source tree) shadow on serving that code."""
     from fraud_core.registry import ModelRegistry
     from fraud_core.store import FeedbackStore
 
@@ -252,6 +272,8 @@ def start_scorers(folder: Path, models: list, factory, workers: int) -> dict[str
         "bentoml shadow on": {"challenger": "3"},
         "bentoml canary 10% + shadow": {"challenger": "3", "canary": "2"},
     }
+    if before is not None:
+        setups[BEFORE] = {"challenger": "3"}
     servers = {}
     for i, (name, aliases) in enumerate(setups.items()):
         home = folder / f"scorer{i}"
@@ -278,6 +300,7 @@ def start_scorers(folder: Path, models: list, factory, workers: int) -> dict[str
             },
             workers=workers,
             root=home / "server",
+            code=before if name == BEFORE else REPO,
         )
         wait_for(server, lambda m, a=aliases: m["shadow"] == a.get("challenger"))
         wait_for(server, lambda m, a=aliases: m["canary"] == a.get("canary"))
@@ -319,6 +342,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--days", type=int, default=20, help="simulated days to train on")
     parser.add_argument("--tx-per-day", type=int, default=2500)
+    parser.add_argument("--before", metavar="REF", help="also serve this git revision")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("benchmarks/serving.py needs wrk (Debian: apt-get install wrk)")
@@ -333,6 +357,7 @@ def main() -> None:
     from fraud_serving.prediction_log import PredictionLog
     from fraud_serving.scorer import Scorer
     from fraud_serving.shadow import ShadowRunner
+    from fraud_serving.wal import WriteAheadLog
     from tests.fixtures.scorer import ScorerFactory
 
     print(f"load average before: {os.getloadavg()}  cores: {os.cpu_count()}", flush=True)
@@ -358,22 +383,30 @@ def main() -> None:
     core = Scorer(Slots(champion=loaded[0], policy=ThresholdPolicy()), hash_key="bench")
     core_timing = timed(core.score, txs)
     store = FeedbackStore(f"sqlite:///{folder / 'inproc.db'}")
-    log = PredictionLog(store, folder / "spool").start()
-    shadow = ShadowRunner(log).start()
-    full = Scorer(
-        Slots(champion=loaded[0], shadow=loaded[2], policy=ThresholdPolicy()),
-        hash_key="bench",
-        prediction_log=log,
-        shadow=shadow,
-    )
-    full_timing = timed(full.score, txs)
-    shadow.close()
-    log.close()
+    full_timing: dict[str, dict[str, float]] = {}
+    for name, wal in (("no WAL", None), ("WAL", folder / "wal")):
+        log = PredictionLog(
+            store, folder / "spool", wal=wal and WriteAheadLog(wal, fsync_seconds=1.0)
+        ).start()
+        shadow = ShadowRunner(log).start()
+        full = Scorer(
+            Slots(champion=loaded[0], shadow=loaded[2], policy=ThresholdPolicy()),
+            hash_key="bench",
+            prediction_log=log,
+            shadow=shadow,
+        )
+        full_timing[name] = timed(full.score, txs)
+        shadow.close()
+        log.close()
+        with store.engine.begin() as conn:  # the next pass inserts the same ids again
+            conn.exec_driver_sql("DELETE FROM predictions")
+            conn.exec_driver_sql("DELETE FROM shadow_predictions")
     for name, r in (
         ("raw inplace_predict", raw),
         ("featurize + inplace_predict", with_features),
         ("scoring core", core_timing),
-        ("core + log + shadow", full_timing),
+        ("core + log + shadow, no WAL", full_timing["no WAL"]),
+        ("core + log (WAL) + shadow", full_timing["WAL"]),
     ):
         print(f"  {name:<28} p50 {r['p50']:.3f}  p99 {r['p99']:.3f}")
 
@@ -382,7 +415,8 @@ def main() -> None:
     bench = Bench(folder, body_file, args.seconds)
     baseline = None
     try:
-        scorers = start_scorers(folder, models, factory, args.workers)
+        before = args.before and export_revision(args.before, folder / "before")
+        scorers = start_scorers(folder, models, factory, args.workers, before or None)
         base_url, baseline = start_baseline(folder, boosters[0], args.workers)
         _wait_ready(f"{base_url}/score", bodies[0])
         targets = [(name, s.url, s.process.pid) for name, s in scorers.items()]
@@ -408,7 +442,9 @@ def main() -> None:
         if baseline is not None:
             baseline.terminate()
             baseline.wait(20)
-    report(bench.results, raw, core_timing, full_timing, core_ms * 1e3, dropped)
+    report(bench.results, raw, core_timing, full_timing["WAL"], core_ms * 1e3, dropped)
+    if args.before:
+        report_before_after(bench.results, args.before, full_timing)
     print(f"\nload average after: {os.getloadavg()}")
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -458,6 +494,25 @@ def report(results, raw, core, full, core_ms, dropped) -> None:
     )
     print(f"  scoring core inside the server (mean)     {core_ms:.3f} ms")
     print(f"  fraud_prediction_log_dropped_total        {dropped:.0f}")
+
+
+def report_before_after(results, ref: str, inproc: dict[str, dict[str, float]]) -> None:
+    before = {plan: results[(BEFORE, plan)] for plan in ("c=1", "c=16", "200/s")}
+    after = {plan: results[("bentoml shadow on", plan)] for plan in ("c=1", "c=16", "200/s")}
+    print(f"\nbefore ({ref}) / after (this tree), shadow on, medians over rounds")
+    for plan in ("c=1", "c=16", "200/s"):
+        b, a = before[plan], after[plan]
+        print(
+            f"  {plan:<6} p50 {b['p50']:6.2f} -> {a['p50']:6.2f} ms"
+            f"  p99 {b['p99']:6.2f} -> {a['p99']:6.2f} ms (worst {b['p99_max']:.2f} ->"
+            f" {a['p99_max']:.2f})  {b['rps']:5.0f} -> {a['rps']:5.0f} req/s"
+            f"  CPU {b['cpu_ms']:.2f} -> {a['cpu_ms']:.2f} ms/req"
+        )
+    no_wal, wal = inproc["no WAL"], inproc["WAL"]
+    print(
+        f"  in process, core + log + shadow: p50 {no_wal['p50']:.3f} -> {wal['p50']:.3f} ms,"
+        f" p99 {no_wal['p99']:.3f} -> {wal['p99']:.3f} ms (without -> with the WAL)"
+    )
 
 
 if __name__ == "__main__":

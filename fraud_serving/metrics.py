@@ -45,12 +45,35 @@ SHADOW_DROPPED = Counter(
 )
 LOG_DROPPED = Counter(
     "fraud_prediction_log_dropped",
-    "Prediction-log rows lost (queue overflow, or rejected by the store on every replay)",
+    "Prediction-log rows lost (queue overflow, or a write-ahead line torn by power loss)",
+)
+LOG_QUARANTINED = Counter(
+    "fraud_prediction_log_quarantined_rows",
+    "Prediction-log rows the store refused as invalid, set aside in the quarantine folder",
+    ["kind"],
+)
+LOG_RECOVERED = Counter(
+    "fraud_prediction_log_recovered_rows",
+    "Prediction-log rows recovered from the write-ahead files of dead worker processes",
+)
+LOG_DISK_ERRORS = Counter(
+    "fraud_prediction_log_disk_errors",
+    "Failed writes of the write-ahead file or the spool (local disk full or failing)",
 )
 LOG_SPOOLED = Gauge(
     "fraud_prediction_log_spooled_rows",
     "Prediction-log rows waiting on local disk for the database",
     multiprocess_mode="livemostrecent",
+)
+SHADOW_FAILED = Counter(
+    "fraud_shadow_failed",
+    "Transactions the shadow model failed to score (no shadow row for them)",
+    ["model_version"],
+)
+READ_FAILURES = Counter(
+    "fraud_scorer_read_failures",
+    "Failed polls of what the scorer follows (source: registry, policy, monitoring)",
+    ["source"],
 )
 MODEL_LOAD_FAILURES = Counter(
     "fraud_model_load_failures", "Failed attempts to load a model version named by an alias"
@@ -83,8 +106,8 @@ DECLINE_RATE = Gauge(
     **_MONITORING_MODE,
 )
 EXPECTED_COST = Gauge(
-    "fraud_expected_cost_dollars",
-    "Expected cost of errors (kind: false_block, missed_fraud)",
+    "fraud_expected_cost_usd_per_1000_predictions",
+    "Expected cost of errors in USD per 1,000 predictions (kind: false_block, missed_fraud)",
     ["model_version", "variant", "kind"],
     **_MONITORING_MODE,
 )

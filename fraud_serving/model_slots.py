@@ -6,6 +6,8 @@ the old set or the new set, never half of each. When the registry is unreachable
 version fails to load, the last good champion keeps serving; the failure shows in
 `fraud_registry_up`, `fraud_model_load_failures_total` and in `/model`. A canary or shadow
 version that fails to load is dropped (its traffic goes to the champion) rather than kept.
+Every failed read (registry, policy, monitoring figures) counts in
+`fraud_scorer_read_failures_total{source}` and is logged once per cause, and when it recovers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from fraud_core.model import LoadedModel
 from fraud_core.policy import ThresholdPolicy
 from fraud_serving import metrics
+from fraud_serving.failures import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,7 @@ class RegistryFollower:
         self.store = store
         self.poll_seconds = poll_seconds
         self.status = FollowerStatus()
+        self._failures = FailureLog(log)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="registry-follower", daemon=True)
 
@@ -114,12 +118,14 @@ class RegistryFollower:
         store_errors: list[str] = []
         try:
             new = replace(new, policy=ThresholdPolicy.from_store(self.store))
+            self._read_ok("policy")
         except Exception as error:
-            store_errors.append(f"policy: {type(error).__name__}: {error}")
+            store_errors.append(f"policy: {self._read_failed('policy', error)}")
         try:
             metrics.export_monitoring(self.store.latest_metrics().to_dict("records"))
+            self._read_ok("monitoring")
         except Exception as error:
-            store_errors.append(f"monitoring: {type(error).__name__}: {error}")
+            store_errors.append(f"monitoring: {self._read_failed('monitoring', error)}")
         if new != current:
             self.target.slots = new  # one reference assignment: the atomic swap
             log.info("serving %s (was %s)", new.describe(), current.describe())
@@ -143,9 +149,10 @@ class RegistryFollower:
             percent = int(self.registry.canary_percent())
         except Exception as error:
             metrics.REGISTRY_UP.set(0)
-            errors.append(f"registry unreachable: {type(error).__name__}: {error}")
+            errors.append(f"registry unreachable: {self._read_failed('registry', error)}")
             return {}
         metrics.REGISTRY_UP.set(1)
+        self._read_ok("registry")
         self.status.aliases = dict(aliases)
         loaded = current.models()
         changes: dict[str, Any] = {"canary_percent": max(0, min(100, percent))}
@@ -166,6 +173,15 @@ class RegistryFollower:
                 elif slot != "champion":
                     changes[slot] = None
         return changes
+
+    def _read_failed(self, source: str, error: Exception) -> str:
+        """Count and log (once per cause) a failed read; its text for `/model`."""
+        metrics.READ_FAILURES.labels(source).inc()
+        self._failures.failed(f"reading the {source}", error)
+        return f"{type(error).__name__}: {error}"
+
+    def _read_ok(self, source: str) -> None:
+        self._failures.recovered(f"reading the {source}")
 
     def _load(self, version: str, alias: str, errors: list[str]) -> LoadedModel | None:
         try:

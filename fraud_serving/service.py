@@ -14,8 +14,9 @@ Endpoints:
 - ``/livez``, ``/readyz`` (503 until a champion and the thresholds are loaded), ``/metrics``.
 
 Each worker process runs its own scorer, registry follower, shadow runner and prediction log
-(see `fraud_serving.config` for the environment knobs). Malformed bodies get BentoML's 400 with
-pydantic's `detail` list; bodies over FRAUD_MAX_BODY_BYTES get 413.
+with its write-ahead file (see `fraud_serving.config` for the environment knobs). Malformed
+bodies get BentoML's 400 with pydantic's `detail` list; bodies over FRAUD_MAX_BODY_BYTES get
+413.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from fraud_serving.prediction_log import PredictionLog
 from fraud_serving.scorer import NotReady, Scorer
 from fraud_serving.shadow import ShadowRunner
 from fraud_serving.store_handle import LazyStore
+from fraud_serving.wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class FraudScorer:
             batch_size=config.log_batch_size,
             flush_seconds=config.log_flush_seconds,
             retry_seconds=config.log_retry_seconds,
+            wal=WriteAheadLog(config.wal_dir, config.wal_fsync_seconds),
         ).start()
         self.shadow = ShadowRunner(self.log).start()
         self.scorer = Scorer(

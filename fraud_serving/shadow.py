@@ -6,7 +6,11 @@ version (a 64-row call costs about twice a 1-row call), writes `shadow_predictio
 through the prediction log and counts disagreements. The shadow's decision never reaches the
 response. If the shadow falls behind by more than `max_queue` transactions the excess is not
 scored and is counted in `fraud_shadow_dropped_total`: shadow evaluation is a sample, the
-served decisions are not.
+served decisions are not. A model version that fails to score counts its transactions in
+`fraud_shadow_failed_total{model_version}` and logs the cause once (again when it changes).
+The queue is in memory, and shadow rows skip the prediction log's write-ahead file: a killed
+process loses its recent shadow sample (about `interval` plus the log's flush interval of
+traffic), never a served prediction.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from fraud_core.model import LoadedModel
 from fraud_serving import metrics
+from fraud_serving.failures import FailureLog
 from fraud_serving.prediction_log import PredictionLog
 
 log = logging.getLogger(__name__)
@@ -56,6 +61,7 @@ class ShadowRunner:
         self._items: deque[tuple[LoadedModel, ShadowItem]] = deque()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shadow", daemon=True)
+        self._failures = FailureLog(log)
 
     def start(self) -> ShadowRunner:
         self._thread.start()
@@ -92,10 +98,7 @@ class ShadowRunner:
                 self._stopping.wait(self.interval)
             batch = [items.popleft() for _ in range(min(len(items), self.max_batch))]
             if batch:
-                try:
-                    self._score(batch)
-                except Exception:
-                    log.exception("shadow scoring failed for %d transactions", len(batch))
+                self._score(batch)
             if stopping and not items:
                 return
 
@@ -105,7 +108,14 @@ class ShadowRunner:
             by_model.setdefault(model.version, (model, []))[1].append(item)
         scored_at = self.clock()
         for version, (model, items) in by_model.items():
-            scores = model.predict(np.stack([i.features for i in items]))
+            what = f"shadow scoring by model version {version}"
+            try:
+                scores = model.predict(np.stack([i.features for i in items]))
+            except Exception as error:
+                metrics.SHADOW_FAILED.labels(version).inc(len(items))
+                self._failures.failed(what, error)
+                continue
+            self._failures.recovered(what)
             disagreements = 0
             for item, score in zip(items, scores.tolist(), strict=True):
                 block = score >= item.threshold

@@ -259,9 +259,12 @@ def _check_column(
 
 
 def _is_frame(rows: object) -> bool:
-    """Whether `rows` is a DataFrame, without importing pandas (no pandas, no DataFrame)."""
-    pandas = sys.modules.get("pandas")
-    return pandas is not None and isinstance(rows, pandas.DataFrame)
+    """Whether `rows` is a DataFrame, without importing pandas (no pandas, no DataFrame).
+
+    Another thread may be importing pandas right now: a half-initialized module has no
+    DataFrame yet, and then `rows` is not one either."""
+    frame = getattr(sys.modules.get("pandas"), "DataFrame", None)
+    return frame is not None and isinstance(rows, frame)
 
 
 def _frame_columns(frame: pd.DataFrame, names: list[str]) -> Columns:

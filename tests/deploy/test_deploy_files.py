@@ -58,6 +58,10 @@ REQUIRED_ALERTS = {
     "ScoringErrorRateHigh",
     "PredictionLogDropping",
     "PredictionLogSpooling",
+    "PredictionLogQuarantining",
+    "PredictionLogDiskErrors",
+    "ShadowScoringFailing",
+    "ScorerCannotReadPolicyOrMonitoring",
     "MonitoringStale",
     "ModelRegistryUnreachable",
 }
@@ -499,7 +503,8 @@ def test_dashboard_content():
     assert fpr["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] != "off"
     assert "fraud_decline_rate" in _exprs(_panel_by_title(executive, "Decline rate by variant"))
     assert "fraud_fpr" in _exprs(_panel_by_title(executive, "customers blocked per hour"))
-    assert "fraud_expected_cost_dollars" in _exprs(_panel_by_title(executive, "Money lost:"))
+    money_lost = _exprs(_panel_by_title(executive, "Money lost:"))
+    assert "fraud_expected_cost_usd_per_1000_predictions" in money_lost
     assert "offset 1w" in _exprs(_panel_by_title(executive, "Money recovered"))
     assert "model_version" in _exprs(_panel_by_title(executive, "Model serving"))
 

@@ -115,3 +115,25 @@ def test_failures_keep_the_last_good_champion(follower: RegistryFollower) -> Non
     registry.broken.clear()
     assert follower.poll_once().champion.version == "9"
     assert follower.status.registry_error is None and metrics.REGISTRY_UP._value.get() == 1
+
+
+def test_unreadable_policy_and_monitoring_are_counted_and_logged_once(
+    follower: RegistryFollower, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> None:
+        raise ValueError("relation policy_arms does not exist")
+
+    failures = {s: metrics.READ_FAILURES.labels(s)._value.get() for s in ("policy", "monitoring")}
+    follower.store.load_policy_arms = broken
+    follower.store.latest_metrics = broken
+    for _ in range(3):
+        follower.poll_once()
+    for source in ("policy", "monitoring"):
+        assert metrics.READ_FAILURES.labels(source)._value.get() == failures[source] + 3
+    assert "policy: ValueError" in follower.status.store_error
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 2 and all("policy_arms does not exist" in r.message for r in errors)
+    del follower.store.load_policy_arms, follower.store.latest_metrics
+    follower.poll_once()
+    assert follower.status.store_error is None
+    assert sum("works again" in r.message for r in caplog.records) == 2

@@ -1,4 +1,5 @@
-"""Prediction log: batches, spool while the store is down, ordered replay, flush on close."""
+"""Prediction log: batches, spool while the store is down, ordered replay, flush on close,
+quarantine of rows the store refuses."""
 
 import threading
 import time
@@ -112,14 +113,50 @@ def test_close_spools_when_down_and_next_process_replays(store: FlakyStore, tmp_
     assert Spool(tmp_path).rows_waiting() == 0
 
 
-def test_rows_refused_by_a_reachable_store_are_set_aside(store: FlakyStore, tmp_path: Path) -> None:
+def test_rows_refused_by_a_reachable_store_are_quarantined(
+    store: FlakyStore, tmp_path: Path
+) -> None:
     dropped = metrics.LOG_DROPPED._value.get()
+    quarantined = metrics.LOG_QUARANTINED.labels("prediction")._value.get()
     log = make_log(store, tmp_path).start()
     log.put("prediction", row("poison"))
     for i in range(10):
         log.put("prediction", row(i))
-    wait_for(lambda: len(store.predictions) == 10 and not log.spool.files())
+    wait_for(lambda: len(store.predictions) == 10)
     log.close()
-    assert metrics.LOG_DROPPED._value.get() == dropped + 1
-    rejected = list((tmp_path / "rejected").iterdir())
-    assert len(rejected) == 1 and "poison" in rejected[0].read_text()
+    assert log.store_up and not log.spool.files()  # a bad row is not an outage
+    assert metrics.LOG_DROPPED._value.get() == dropped
+    assert metrics.LOG_QUARANTINED.labels("prediction")._value.get() == quarantined + 1
+    rows = list((tmp_path / "quarantine").glob("*.jsonl"))
+    assert len(rows) == 1 and '"poison"' in rows[0].read_text()
+    assert "IntegrityError" in rows[0].with_suffix(".errors").read_text()
+
+
+def test_a_spooled_bad_row_is_quarantined_on_replay(store: FlakyStore, tmp_path: Path) -> None:
+    store.up = False
+    log = make_log(store, tmp_path).start()
+    for i in ("a", "poison", "b"):
+        log.put("prediction", row(i))
+    wait_for(lambda: log.spool.rows_waiting() == 3)
+    store.up = True
+    wait_for(lambda: not log.spool.files() and len(store.predictions) == 2)
+    log.close()
+    assert len(list((tmp_path / "quarantine").glob("*.jsonl"))) == 1
+
+
+def test_a_failing_store_is_not_a_bad_row(store: FlakyStore, tmp_path: Path) -> None:
+    insert, calls = store.insert_predictions, []
+
+    def half_imported(rows: list[dict]) -> int:
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise AttributeError("partially initialized module 'pandas' has no attribute 'x'")
+        return insert(rows)
+
+    store.insert_predictions = half_imported
+    log = make_log(store, tmp_path).start()
+    for i in range(5):
+        log.put("prediction", row(i))
+    wait_for(lambda: len(store.predictions) == 5)  # spooled, then replayed
+    log.close()
+    assert not (tmp_path / "quarantine").exists()

@@ -114,3 +114,25 @@ def test_shadow_scores_off_the_response_and_never_decides() -> None:
     disagreements = sum(r["decision"] != served[r["transaction_id"]] for r in shadow_rows)
     assert disagreements > 0  # the shadow was trained on flipped labels
     assert metrics.SHADOW_DISAGREEMENTS.labels("3")._value.get() - before == disagreements
+
+
+class BrokenModel:
+    version = "9"
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        raise RuntimeError("challenger cannot score: feature count mismatch")
+
+
+def test_a_shadow_that_cannot_score_is_counted_not_silent(caplog: pytest.LogCaptureFixture) -> None:
+    log = ListLog()
+    shadow = ShadowRunner(log)
+    slots = Slots(champion=CHAMPION, shadow=BrokenModel(), policy=ThresholdPolicy())
+    scorer = Scorer(slots, hash_key="k", prediction_log=log, shadow=shadow)
+    before = metrics.SHADOW_FAILED.labels("9")._value.get()
+    for start in (0, 100):
+        scorer.score_many(TXS[start : start + 100])
+        assert shadow.drain() == 100
+    assert metrics.SHADOW_FAILED.labels("9")._value.get() - before == 200
+    assert not [row for kind, row in log.rows if kind == "shadow"]
+    errors = [r.message for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "feature count mismatch" in errors[0]  # once per cause

@@ -10,7 +10,7 @@ KNOBS = (
     "FRAUD_REGISTRY_POLL_SECONDS", "FRAUD_EXPLORATION_RATE", "FRAUD_EXPLORATION_MAX_AMOUNT_USD",
     "FRAUD_CANARY_SALT", "FRAUD_LOG_BATCH_SIZE", "FRAUD_LOG_FLUSH_SECONDS",
     "FRAUD_LOG_RETRY_SECONDS", "FRAUD_SPOOL_DIR", "FRAUD_SCORER_WORKERS", "FRAUD_MAX_BODY_BYTES",
-    "FRAUD_ACCESS_LOG", "FRAUD_TRACE_SCORING",
+    "FRAUD_ACCESS_LOG", "FRAUD_TRACE_SCORING", "FRAUD_WAL_DIR", "FRAUD_WAL_FSYNC_SECONDS",
 )  # fmt: skip
 
 
@@ -26,6 +26,17 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.exploration_rate == 0.0 and config.poll_seconds == 10.0
     assert config.spool_dir == tmp_path / "spool" and config.workers == 2
     assert config.access_log is False and config.trace_scoring is False
+    assert config.wal_dir == tmp_path / "wal" and config.wal_fsync_seconds == 1.0
+
+
+def test_write_ahead_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRAUD_WAL_DIR", "/tmp/wal-elsewhere")
+    monkeypatch.setenv("FRAUD_WAL_FSYNC_SECONDS", "0")
+    config = ServingConfig.from_env()
+    assert (config.wal_dir, config.wal_fsync_seconds) == (Path("/tmp/wal-elsewhere"), 0.0)
+    monkeypatch.setenv("FRAUD_WAL_FSYNC_SECONDS", "-1")
+    with pytest.raises(ValueError, match="FRAUD_WAL_FSYNC_SECONDS"):
+        ServingConfig.from_env()
 
 
 def test_values_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
