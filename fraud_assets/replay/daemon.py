@@ -53,9 +53,6 @@ class InProcessDaemon:
     sensor_seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        # sensors log their verdicts every tick (kept in the tick's skip message and the run
-        # tags): on the console they would drown the progress bar
-        logging.getLogger("dagster").setLevel(logging.WARNING)
         repository = self.defs.get_repository_def()
         self.sensors = sorted(repository.sensor_defs, key=lambda s: s.name)
         self.schedules = sorted(repository.schedule_defs, key=lambda s: s.name)
@@ -106,6 +103,9 @@ class InProcessDaemon:
             definitions=self.defs,
             resources={k: resources[k] for k in sensor.required_resource_keys},
         ) as context:
+            # a sensor logs its verdict every tick (also its skip message or its run's tags):
+            # on the console it would drown the progress bar
+            context.log.setLevel(logging.WARNING)
             data = sensor.evaluate_tick(context)
         self.sensor_seconds += time.perf_counter() - started
         if data.cursor is not None:

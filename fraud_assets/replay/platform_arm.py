@@ -324,6 +324,7 @@ class PlatformReplay:
             p.variant,
             p.policy_version,
             p.explored,
+            p.score,
             p.threshold,
         ).where(p.event_time >= self.world.drift_start)
         with self.store.engine.connect() as conn:

