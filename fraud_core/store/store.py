@@ -164,6 +164,66 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             return read_frame(conn, stmt)
 
+    def latest_predictions(
+        self, before: datetime, rows: int, since: datetime, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The last `rows` predictions with since <= event_time < before, oldest first (an
+        index scan from the newest row: the window's older rows are never read)."""
+        p = predictions.c
+        selected = [p[c] for c in columns] if columns else [predictions]
+        newest = (
+            select(*selected)
+            .where(p.event_time >= to_utc(since), p.event_time < to_utc(before))
+            .order_by(p.event_time.desc(), p.id.desc())
+            .limit(rows)
+        )
+        with self.engine.connect() as conn:
+            frame = read_frame(conn, newest)
+        return frame.iloc[::-1].reset_index(drop=True)
+
+    def day_counts(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+        """Rows and largest id per UTC day ('YYYY-MM-DD') of predictions in [start, end)."""
+        p = predictions.c
+        if self.engine.dialect.name == "postgresql":
+            day = func.to_char(func.timezone("UTC", p.event_time), "YYYY-MM-DD")
+        else:
+            day = func.substr(p.event_time, 1, 10)
+        stmt = (
+            select(day.label("day"), func.count(), func.max(p.id))
+            .where(p.event_time >= to_utc(start), p.event_time < to_utc(end))
+            .group_by(day)
+        )
+        with self.engine.connect() as conn:
+            return {d: (int(n), int(top)) for d, n, top in conn.execute(stmt)}
+
+    def deciding_labels(self, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
+        """The deciding label event as of `as_of` of each prediction with start <= event_time <
+        end that has one: `id` (of the prediction), `label`, `label_source`, `label_reported_at`;
+        the same precedence as `training_data` (fraud first, then earliest report)."""
+        le, p = label_events.c, predictions.c
+        stmt = (
+            select(
+                p.id,
+                le.label,
+                le.source.label("label_source"),
+                le.reported_at.label("label_reported_at"),
+                le.id.label("event_id"),
+            )
+            .select_from(label_events.join(predictions, p.transaction_id == le.transaction_id))
+            .where(
+                p.event_time >= to_utc(start),
+                p.event_time < to_utc(end),
+                le.reported_at <= to_utc(as_of),
+            )
+        )
+        with self.engine.connect() as conn:
+            events = read_frame(conn, stmt)
+        events = events.assign(rank=(events["label"] != "fraud").astype(int)).sort_values(
+            ["id", "rank", "label_reported_at", "event_id"], kind="stable"
+        )
+        events = events.drop_duplicates("id").drop(columns=["rank", "event_id"])
+        return events.reset_index(drop=True)
+
     # -- labels -----------------------------------------------------------------------------
 
     def upsert_labels(self, rows: Iterable[Mapping[str, Any]]) -> LabelUpsertResult:
