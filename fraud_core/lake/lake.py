@@ -144,13 +144,13 @@ class Lake:
         end: datetime,
         *,
         columns: Sequence[str] | None = None,
-        features: bool = False,
+        features: bool | Sequence[str] = False,
         as_of: datetime | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Day by day, predictions in [start, end) as `FeedbackStore.training_data` /
         `predictions_between` frame them, but column-pruned: `columns` of the log (default: all
-        but those named like a feature; `id` and `event_time` always), with `features` one
-        float32 column per FEATURE_NAMES entry, with `as_of` the label columns of
+        but those named like a feature read; `id` and `event_time` always), with `features`
+        (True: FEATURE_NAMES, or a list of names) one float32 column per feature, with `as_of` the label columns of
         `training_data` (as of that instant)."""
         read = _read_columns(columns, features)
         labels = store.deciding_labels(start, end, as_of) if as_of is not None else None
@@ -164,7 +164,7 @@ class Lake:
         end: datetime,
         *,
         columns: Sequence[str] | None = None,
-        features: bool = False,
+        features: bool | Sequence[str] = False,
         as_of: datetime | None = None,
     ) -> pd.DataFrame:
         """`frames(...)` as one DataFrame."""
@@ -179,18 +179,20 @@ class Lake:
         return _to_pandas(table, labels)
 
 
-def _read_columns(columns: Sequence[str] | None, features: bool) -> list[str]:
+def _read_columns(columns: Sequence[str] | None, features: bool | Sequence[str]) -> list[str]:
     """Lake columns to read (see `Lake.frames`); ValueError names an unknown or clashing one."""
+    names = list(FEATURE_NAMES if features is True else features or [])
     if columns is None:
-        columns = [c for c in PREDICTION_COLUMNS if not (features and c in FEATURE_NAMES)]
+        columns = [c for c in PREDICTION_COLUMNS if c not in names]
     wanted = list(dict.fromkeys(["id", "event_time", *columns]))
     unknown = [c for c in wanted if c not in PREDICTION_COLUMNS]
+    unknown += [n for n in names if n not in FEATURE_NAMES]
     if unknown:
-        raise ValueError(f"unknown predictions column(s): {', '.join(unknown)}")
-    clash = [c for c in wanted if features and c in FEATURE_NAMES]
+        raise ValueError(f"unknown predictions column(s) or feature(s): {', '.join(unknown)}")
+    clash = [c for c in wanted if c in names]
     if clash:
         raise ValueError(f"column(s) {', '.join(clash)} clash with the features of that name")
-    return wanted + ([FEATURE_PREFIX + n for n in FEATURE_NAMES] if features else [])
+    return wanted + [FEATURE_PREFIX + n for n in names]
 
 
 def _to_pandas(table: pa.Table, labels: pd.DataFrame | None) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from fraud_core.store.models import (
 from fraud_core.store.rows import RowError, label_row, validate
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 _CHUNK = 1000  # keys per IN (...) lookup
@@ -141,6 +142,23 @@ class FeedbackStore:
         with self._write() as conn:
             return bulk.insert(conn, predictions, columns, conflict=("transaction_id",))
 
+    def insert_prediction_matrix(
+        self, rows: pd.DataFrame, features: np.ndarray, names: Sequence[str]
+    ) -> int:
+        """Store scored requests whose features are a matrix (one column per `names` entry,
+        NaN for missing): the bulk path of `fraudops seed`. `rows` has the other `predictions`
+        columns. Checked like `insert_predictions` (RowError names the row and column); the
+        transaction ids must be new (no conflict handling). Returns the rows inserted."""
+        from fraud_core.store import matrix
+
+        columns = validate(predictions, rows.assign(features=[{}] * len(rows)))
+        matrix.check_matrix(features, names, columns["transaction_id"])
+        if self.engine.dialect.name != "postgresql":
+            values = [dict(zip(names, row, strict=True)) for row in features.tolist()]
+            return self.insert_predictions(rows.assign(features=values))
+        with self._write() as conn:
+            return matrix.copy_csv(conn, columns, matrix.features_json(features, names))
+
     def insert_shadow_predictions(self, rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> int:
         """Store challenger scores; idempotent on (transaction_id, model_version)."""
         columns = validate(shadow_predictions, rows)
@@ -153,11 +171,14 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(predictions)).scalar_one()
 
-    def predictions_between(self, start: datetime, end: datetime) -> pd.DataFrame:
-        """Predictions with start <= event_time < end, oldest first; `features` as dicts."""
+    def predictions_between(
+        self, start: datetime, end: datetime, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Predictions with start <= event_time < end, oldest first; `features` as dicts; only
+        `columns` when given."""
         p = predictions.c
         stmt = (
-            select(predictions)
+            select(*([p[c] for c in columns] if columns else [predictions]))
             .where(p.event_time >= to_utc(start), p.event_time < to_utc(end))
             .order_by(p.event_time, p.id)
         )

@@ -10,7 +10,7 @@ import pytest
 
 from fraud_core.features import FEATURE_NAMES
 from fraud_core.lake import Lake
-from fraud_core.store import FeedbackStore, features_frame
+from fraud_core.store import FeedbackStore, RowError, features_frame
 from tests.fixtures.prediction_log import END, synthetic_log
 
 
@@ -65,3 +65,31 @@ def test_partitions_follow_the_store(logged: FeedbackStore, tmp_path) -> None:
 def test_unknown_column_is_named(logged: FeedbackStore, tmp_path) -> None:
     with pytest.raises(ValueError, match="scroe"):
         Lake(str(tmp_path)).frame(logged, END - timedelta(days=1), END, columns=["scroe"])
+
+
+def test_prediction_matrix_loads_what_rows_load(store: FeedbackStore) -> None:
+    rows = pd.DataFrame(synthetic_log(days=1, per_day=300)[0])
+    matrix = features_frame(rows, FEATURE_NAMES).to_numpy(np.float32)
+    matrix[3, 5] = np.nan  # a missing feature is stored as null
+    plain = rows.drop(columns=["features"])
+    assert store.insert_prediction_matrix(plain, matrix, FEATURE_NAMES) == 300
+    back = store.predictions_between(END - timedelta(days=1), END)
+    assert list(back["transaction_id"]) == list(rows["transaction_id"])
+    stored = features_frame(back, FEATURE_NAMES).to_numpy(np.float32)
+    np.testing.assert_array_equal(stored, matrix)
+    assert back["features"].iloc[3][FEATURE_NAMES[5]] is None
+    pd.testing.assert_series_equal(back["decision"], rows["decision"])
+
+
+def test_prediction_matrix_names_a_bad_value(store: FeedbackStore) -> None:
+    rows = pd.DataFrame(synthetic_log(days=1, per_day=10)[0])
+    matrix = features_frame(rows, FEATURE_NAMES).to_numpy(np.float32)
+    plain = rows.drop(columns=["features"])
+    matrix[4, 2] = np.inf
+    with pytest.raises(RowError, match=rf"row 4 .*{FEATURE_NAMES[2]}.* infinite"):
+        store.insert_prediction_matrix(plain, matrix, FEATURE_NAMES)
+    with pytest.raises(RowError, match="decision"):
+        store.insert_prediction_matrix(plain.assign(decision="maybe"), matrix, FEATURE_NAMES)
+    with pytest.raises(RowError, match="shape"):
+        store.insert_prediction_matrix(plain, matrix[:, :3], FEATURE_NAMES)
+    assert store.count_predictions() == 0

@@ -88,7 +88,7 @@ def threshold_policy(
     end = now - timedelta(days=maturity)
     window = (end - timedelta(days=config.window_days), end)
     feedback = store.open()
-    frame = lake.open().frame(feedback, *window, as_of=now)
+    frame = lake.open().frame(feedback, *window, features=["account_age_days_log"], as_of=now)
     states = label_states(frame, as_of=now, maturity_days=maturity)
     labeled = labeled_frame(frame, states)
     previous_arms = feedback.load_policy_arms()
