@@ -149,9 +149,9 @@ class Lake:
     ) -> Iterator[pd.DataFrame]:
         """Day by day, predictions in [start, end) as `FeedbackStore.training_data` /
         `predictions_between` frame them, but column-pruned: `columns` of the log (default: all
-        but those named like a feature read; `id` and `event_time` always), with `features`
-        (True: FEATURE_NAMES, or a list of names) one float32 column per feature, with `as_of` the label columns of
-        `training_data` (as of that instant)."""
+        but those named like a feature read; `id` and `event_time` always); `features` (True:
+        FEATURE_NAMES, or a list of names) one float32 column each; with `as_of`, the label
+        columns of `training_data` as of that instant."""
         read = _read_columns(columns, features)
         labels = store.deciding_labels(start, end, as_of) if as_of is not None else None
         for table in self.tables(store, start, end, read):
