@@ -43,6 +43,8 @@ def _generic_window(store: FeedbackStore, start: datetime, end: datetime) -> pa.
     )
     with store.engine.connect() as conn:
         frame = read_frame(conn, stmt)
+    if frame.empty:
+        return lake_schema().empty_table()
     values = features_frame(frame, FEATURE_NAMES).astype("float32")
     values.columns = [FEATURE_PREFIX + name for name in FEATURE_NAMES]
     frame = frame[list(PREDICTION_COLUMNS)].join(values)
