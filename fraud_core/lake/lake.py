@@ -1,11 +1,12 @@
 """Lake: write and read the per-day partitions `<root>/predictions/day=YYYY-MM-DD/`.
 
 A partition holds one closed UTC day (its end <= the platform's now: `now`, by default
-`fraud_core.clock`, which follows FRAUD_NOW) and a
-`_manifest.json` with the store's row count and largest id for that day when it was exported:
-a day whose store rows changed since (late spooled rows) is exported again before it is read;
-a day the store no longer holds (retention) is read from the lake as it is. The open day is
-read from the store. `root` is a local folder or any URL pyarrow's filesystems take (s3://...).
+`fraud_core.clock`, which follows FRAUD_NOW) and a `_manifest.json` with the store's row
+count, largest id and largest transaction id for that day when it was exported. A day whose
+store rows changed since (late spooled rows, another store) is exported again before it is
+read; a day the store no longer holds (retention) is read from the lake as it is. The open
+day is read from the store. `root` is a local folder or any URL pyarrow's filesystems take
+(s3://...).
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ def _bounds(key: str) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _current(manifest: dict | None, stored: tuple[int, int, str]) -> bool:
+    """Whether a partition's manifest matches the store's (rows, max id, max transaction id);
+    a manifest without the transaction id (an earlier lake) is matched on the first two."""
+    if manifest is None:
+        return False
+    mine = (manifest["rows"], manifest["max_id"], manifest.get("max_transaction_id"))
+    return mine == stored if mine[2] is not None else mine[:2] == stored[:2]
+
+
 class Lake:
     """The columnar history under `root` (see the module docstring)."""
 
@@ -86,11 +96,13 @@ class Lake:
         tmp = f"{folder}/.part-{uuid.uuid4().hex}.parquet"
         pq.write_table(table, tmp, filesystem=self.fs, compression="zstd")
         self.fs.move(tmp, f"{folder}/part.parquet")
-        ids = table["id"].to_numpy()
+        import pyarrow.compute as pc
+
         manifest = {
             "day": key,
             "rows": table.num_rows,
-            "max_id": int(ids.max()) if len(ids) else 0,
+            "max_id": pc.max(table["id"]).as_py(),
+            "max_transaction_id": pc.max(table["transaction_id"]).as_py(),
             "exported_at": self.now().isoformat(),
         }
         with self.fs.open_output_stream(f"{folder}/_manifest.json") as stream:
@@ -105,8 +117,7 @@ class Lake:
         for key in day_keys(start, end):
             if _bounds(key)[1] > now or key not in counts:
                 continue
-            manifest = self.manifest(key)
-            if manifest is None or (manifest["rows"], manifest["max_id"]) != counts[key]:
+            if not _current(self.manifest(key), counts[key]):
                 self.write_day(store, key)
                 written.append(key)
         return written

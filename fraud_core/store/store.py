@@ -202,20 +202,21 @@ class FeedbackStore:
             frame = read_frame(conn, newest)
         return frame.iloc[::-1].reset_index(drop=True)
 
-    def day_counts(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
-        """Rows and largest id per UTC day ('YYYY-MM-DD') of predictions in [start, end)."""
+    def day_counts(self, start: datetime, end: datetime) -> dict[str, tuple[int, int, str]]:
+        """Rows, largest id and largest transaction_id per UTC day ('YYYY-MM-DD') of the
+        predictions in [start, end): what a copy of those days must match to be current."""
         p = predictions.c
         if self.engine.dialect.name == "postgresql":
             day = func.to_char(func.timezone("UTC", p.event_time), "YYYY-MM-DD")
         else:
             day = func.substr(p.event_time, 1, 10)
         stmt = (
-            select(day.label("day"), func.count(), func.max(p.id))
+            select(day.label("day"), func.count(), func.max(p.id), func.max(p.transaction_id))
             .where(p.event_time >= to_utc(start), p.event_time < to_utc(end))
             .group_by(day)
         )
         with self.engine.connect() as conn:
-            return {d: (int(n), int(top)) for d, n, top in conn.execute(stmt)}
+            return {d: (int(n), int(top), tid) for d, n, top, tid in conn.execute(stmt)}
 
     def deciding_labels(self, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
         """The deciding label event as of `as_of` of each prediction with start <= event_time <
