@@ -1,7 +1,7 @@
 """The case study's volume on one machine: each stage's wall time and peak memory on the columnar
 path, beside today's path (the main branch's code, row-by-row JSON reads) in the same run.
 
-    uv run python benchmarks/scale.py --tx-per-day 5000 --days 140 [--baseline main] \
+    uv run python benchmarks/scale.py [--tx-per-day 1000] [--days 140] [--baseline main] \
         [--db-url postgresql://root@127.0.0.1:5432/test]
 
 One store per run (a fresh PostgreSQL schema, dropped at the end) is seeded once by the
@@ -141,7 +141,7 @@ def show(path: str, result: dict, rows: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=140)
-    parser.add_argument("--tx-per-day", type=int, default=5000)
+    parser.add_argument("--tx-per-day", type=int, default=1000)  # make bench: minutes
     parser.add_argument("--baseline", default="main", help="git revision of today's path")
     parser.add_argument("--db-url", default="postgresql://root@127.0.0.1:5432/test")
     parser.add_argument("--no-baseline-seed", action="store_true")
