@@ -16,6 +16,17 @@ FEATURE_PREFIX = "features."
 """Feature `x` is column `features.x` (the log's own `amount_usd` is a float64 column too)."""
 PREDICTION_COLUMNS = tuple(c.name for c in predictions.columns if c.name != "features")
 """Every `predictions` column but the JSON features, `id` included."""
+DECISION_COLUMNS = tuple(
+    c
+    for c in PREDICTION_COLUMNS
+    if c
+    not in (
+        "scored_at", "customer_hash", "amount", "currency", "wallet_provider", "channel",
+        "card_present", "merchant_country", "merchant_category", "feature_version",
+    )
+)  # fmt: skip
+"""What monitoring and threshold learning read of the log: the decision, its context, amount
+and segments (no customer hash, no raw transaction fields: a third of the memory)."""
 
 
 @cache

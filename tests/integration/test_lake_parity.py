@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fraud_core.features import FEATURE_NAMES
-from fraud_core.lake import Lake
+from fraud_core.lake import DECISION_COLUMNS, Lake
 from fraud_core.store import FeedbackStore, features_frame
 from tests.fixtures.prediction_log import END, synthetic_log
 
@@ -73,8 +73,13 @@ def test_realized_figures_and_thresholds_are_the_same(world) -> None:
     store, lake = world
     end = NOW - timedelta(days=20)
     old = store.training_data(days=30, end=end, as_of=NOW)
-    new = lake.frame(
-        store, end - timedelta(days=30), end, features=["account_age_days_log"], as_of=NOW
+    new = lake.frame(  # what model_performance and threshold_policy read
+        store,
+        end - timedelta(days=30),
+        end,
+        columns=DECISION_COLUMNS,
+        features=["account_age_days_log"],
+        as_of=NOW,
     )
     old_states = label_states(old, as_of=NOW, maturity_days=20)
     new_states = label_states(new, as_of=NOW, maturity_days=20)

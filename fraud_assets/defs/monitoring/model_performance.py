@@ -53,6 +53,7 @@ def model_performance(
     import pandas as pd
 
     from fraud_core.evaluation import MATURITY_DAYS, label_states
+    from fraud_core.lake import DECISION_COLUMNS
     from fraud_core.monitoring import FIGURES, figure_rows, realized_figures
 
     now = clock.current()
@@ -60,7 +61,7 @@ def model_performance(
     end = now - timedelta(days=maturity)
     feedback = store.open()
     window = (end - timedelta(days=config.window_days), end)
-    frame = lake.open().frame(feedback, *window, as_of=now)
+    frame = lake.open().frame(feedback, *window, columns=DECISION_COLUMNS, as_of=now)
     known = frame[frame["label"].notna()]
     labels = pd.DataFrame(
         {

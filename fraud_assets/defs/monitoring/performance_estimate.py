@@ -54,12 +54,13 @@ def performance_estimate(
     import numpy as np
 
     from fraud_core.evaluation import undo_class_weight
+    from fraud_core.lake import DECISION_COLUMNS
     from fraud_core.monitoring import ALL, FIGURES, estimated_figures, figure_rows
 
     now = clock.current()
     window = (now - timedelta(days=config.window_days), now)
     feedback = store.open()
-    frame = lake.open().frame(feedback, *window)
+    frame = lake.open().frame(feedback, *window, columns=DECISION_COLUMNS)
     versions = frame["model_version"].astype(str).to_numpy()
     weights = class_weights(registry.open(), sorted(set(versions)))
     spw = np.array([weights[v] for v in versions])

@@ -72,6 +72,7 @@ def threshold_policy(
     clock: Clock,
 ) -> dg.MaterializeResult:
     from fraud_core.evaluation import MATURITY_DAYS, label_states
+    from fraud_core.lake import DECISION_COLUMNS
     from fraud_core.policy import ThresholdPolicy
     from fraud_core.threshold_learning import (
         CONTRIBUTION_COLUMNS,
@@ -88,7 +89,9 @@ def threshold_policy(
     end = now - timedelta(days=maturity)
     window = (end - timedelta(days=config.window_days), end)
     feedback = store.open()
-    frame = lake.open().frame(feedback, *window, features=["account_age_days_log"], as_of=now)
+    frame = lake.open().frame(
+        feedback, *window, columns=DECISION_COLUMNS, features=["account_age_days_log"], as_of=now
+    )
     states = label_states(frame, as_of=now, maturity_days=maturity)
     labeled = labeled_frame(frame, states)
     previous_arms = feedback.load_policy_arms()
