@@ -88,6 +88,7 @@ class Lake:
 
     def write_day(self, store: FeedbackStore, key: str) -> dict:
         """Export day `key` from the store (replacing what the lake held); its manifest."""
+        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
         table = export_window(store, *_bounds(key))
@@ -96,8 +97,6 @@ class Lake:
         tmp = f"{folder}/.part-{uuid.uuid4().hex}.parquet"
         pq.write_table(table, tmp, filesystem=self.fs, compression="zstd")
         self.fs.move(tmp, f"{folder}/part.parquet")
-        import pyarrow.compute as pc
-
         manifest = {
             "day": key,
             "rows": table.num_rows,
