@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 if TYPE_CHECKING:
+    from fraud_core.lake import Lake
     from fraud_core.registry import ModelRegistry
     from fraud_core.store import FeedbackStore
 
@@ -66,6 +67,19 @@ class Clock(dg.ConfigurableResource):
             return datetime.now(UTC)
         moment = datetime.fromisoformat(self.now)
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class LakeResource(dg.ConfigurableResource):
+    """The columnar history (`fraud_core.lake`): per-day Parquet partitions under `url`, on the
+    `clock`'s time line (only days closed by then are exported)."""
+
+    url: str
+    clock: Clock
+
+    def open(self) -> Lake:
+        from fraud_core.lake import Lake
+
+        return Lake(self.url, now=self.clock.current)
 
 
 class RetrainingTriggers(dg.ConfigurableResource):

@@ -200,7 +200,11 @@ def segment_paths(frame: pd.DataFrame) -> np.ndarray:
     if "account_age_days" in frame.columns:
         age = frame["account_age_days"].to_numpy(np.float64)
     else:
-        logged = [f["account_age_days_log"] for f in frame["features"]]
+        logged = (
+            frame["account_age_days_log"]  # a lake frame: one column per feature
+            if "account_age_days_log" in frame.columns
+            else [f["account_age_days_log"] for f in frame["features"]]
+        )
         age = np.rint(np.expm1(np.asarray(logged, dtype=np.float64)))
     usd = frame["amount_usd"].to_numpy(np.float64)
     method = frame["payment_method"].to_numpy(object)

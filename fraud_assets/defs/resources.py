@@ -13,6 +13,7 @@ import dagster as dg
 from fraud_assets.resources import (
     Clock,
     FeedbackStoreResource,
+    LakeResource,
     LocalFolder,
     RegistryResource,
     RetrainingTriggers,
@@ -39,6 +40,7 @@ def _env_config(name: str, default: str) -> str | dict[str, str]:
 def resources() -> dg.Definitions:
     settings = get_settings()
     store = FeedbackStoreResource(db_url=_env("FRAUD_DB_URL", settings.db_url))
+    clock = Clock(now=_env("FRAUD_NOW", ""))
     return dg.Definitions(
         resources={
             "store": store,
@@ -63,7 +65,10 @@ def resources() -> dg.Definitions:
                 path=_env("FRAUD_DATASETS_DIR", str(settings.var_dir / "datasets"))
             ),
             "landing": LocalFolder(path=_env("FRAUD_LANDING_DIR", str(settings.landing_dir))),
-            "clock": Clock(now=_env("FRAUD_NOW", "")),
+            "clock": clock,
+            "lake": LakeResource(
+                url=_env("FRAUD_LAKE_URL", str(settings.var_dir / "lake")), clock=clock
+            ),
             "triggers": RetrainingTriggers(
                 min_new_labels=_int_env("FRAUD_RETRAIN_MIN_LABELS", 1000)
             ),

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -39,19 +43,13 @@ def seed(
     db_url: str | None,
 ) -> None:
     """Simulate DAYS of payments ending yesterday, score them (with --model, or the transparent
-    rule), and store them as champion predictions with the label events reported by now."""
+    rule), and store them as champion predictions with the label events reported by now.
+
+    Streams a day at a time (simulate, score, bulk-load, labels): memory holds one day."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from fraud_core.features import featurize_frame
     from fraud_core.settings import get_settings
-    from fraud_core.simulation import (
-        amount_usd,
-        decide,
-        generate_labels,
-        prediction_rows,
-        simulate_world,
-    )
     from fraud_core.store import FeedbackStore
 
     started = time.perf_counter()
@@ -64,43 +62,97 @@ def seed(
     config = world_config(days, tx_per_day, end, drift_start, fraud_rate)
     cutoff = labels_as_of(None)
     score = scorer(model)
+    decide_options = dict(
+        threshold=threshold, exploration=exploration, max_explore_usd=max_explore_usd
+    )
+    totals = Counter()
+    try:
+        with (
+            FeedbackStore(url) as store,
+            click.progressbar(length=config.days, label=f"seed {shown}") as bar,
+        ):
+            for day in simulated_days(config, seed, score, decide_options, settings.hash_key):
+                totals.update(store_day(store, day, cutoff, seed))
+                bar.update(1)
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        raise click.ClickException(f"feedback store {shown}: {reason}") from None
 
-    with click.progressbar(
-        length=5, label=f"seed {shown}", item_show_func=lambda s: s or ""
-    ) as bar:
-        bar.update(0, "simulate")
-        world = simulate_world(config, seed)
+    sources = {
+        k.removeprefix("source:"): v for k, v in sorted(totals.items()) if k.startswith("source:")
+    }
+    click.echo(
+        f"{totals['rows']:,} predictions {config.start} .. {config.end} ({totals['inserted']:,} "
+        f"new), scored with {score.description}: {totals['blocked'] / max(totals['rows'], 1):.2%} "
+        f"blocked, {totals['explored']:,} explored"
+    )
+    click.echo(
+        f"{totals['labels']:,} label events reported by {cutoff:%Y-%m-%d %H:%M} UTC {sources}: "
+        f"{totals['labels_inserted']:,} new, {totals['labels_updated']:,} updated, "
+        f"{totals['labels_rejected']:,} rejected; {shown} in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@dataclass(frozen=True)
+class SeedDay:
+    """One simulated day, scored: its world, feature matrix, decisions and log rows."""
+
+    index: int
+    world: Any
+    features: Any
+    decisions: Any
+    rows: Any
+
+
+def simulated_days(
+    config: Any, seed: int, score: Any, decide_options: dict, hash_key: str
+) -> Iterator[SeedDay]:
+    """Each day of the world (`simulate_days`), scored and decided, with its log rows."""
+    import numpy as np
+
+    from fraud_core.features import featurize_frame
+    from fraud_core.simulation import amount_usd, decide, prediction_frame, simulate_days
+
+    for index, world in enumerate(simulate_days(config, seed)):
         tx = world.transactions
-        bar.update(1, "score")
         features = featurize_frame(tx)
+        day_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+        options = dict(decide_options)
+        threshold = options.pop("threshold")
         decisions = decide(
-            score.score(features), threshold, amount_usd=amount_usd(tx),
-            exploration=exploration, max_explore_usd=max_explore_usd, seed=seed,
+            score.score(features), threshold, amount_usd=amount_usd(tx), seed=day_seed, **options
+        )
+        rows = prediction_frame(
+            tx, decisions, model_version=score.model_version, hash_key=hash_key,
+            policy_version=f"static-{threshold:g}",
         )  # fmt: skip
-        rows = prediction_rows(
-            tx, features, decisions, model_version=score.model_version,
-            hash_key=settings.hash_key, policy_version=f"static-{threshold:g}",
-        )  # fmt: skip
-        labels = generate_labels(tx, world.is_fraud, decisions.blocked, as_of=cutoff, seed=seed)
-        try:
-            bar.update(1, "store predictions")
-            with FeedbackStore(url) as store:
-                inserted = store.insert_predictions(rows)
-                bar.update(1, "store labels")
-                result = store.upsert_labels(labels.to_dict("records"))
-        except SQLAlchemyError as exc:
-            reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
-            raise click.ClickException(f"feedback store {shown}: {reason}") from None
-        bar.update(2, "done")
+        yield SeedDay(index, world, features, decisions, rows)
 
-    sources = dict(sorted(labels["source"].value_counts().items()))
-    click.echo(
-        f"{len(rows):,} predictions {config.start} .. {config.end} ({inserted:,} new), scored "
-        f"with {score.description}: {decisions.blocked.mean():.2%} blocked, "
-        f"{int(decisions.explored.sum()):,} explored"
+
+def store_day(store: Any, day: SeedDay, cutoff: datetime, seed: int) -> Counter:
+    """Bulk-load one day's predictions, then its label events reported by `cutoff`; counts."""
+    import numpy as np
+
+    from fraud_core.features import FEATURE_NAMES
+    from fraud_core.simulation import generate_labels
+
+    tx, blocked = day.world.transactions, day.decisions.blocked
+    day_seed = int(np.random.SeedSequence([seed, day.index, 1]).generate_state(1)[0])
+    labels = generate_labels(tx, day.world.is_fraud, blocked, as_of=cutoff, seed=day_seed)
+    first, last = tx["event_time"].min(), tx["event_time"].max() + timedelta(seconds=1)
+    stored = store.predictions_between(first, last, columns=["transaction_id"])
+    fresh = ~day.rows["transaction_id"].isin(stored["transaction_id"]).to_numpy()  # re-runs
+    inserted = store.insert_prediction_matrix(day.rows[fresh], day.features[fresh], FEATURE_NAMES)
+    result = store.upsert_labels(labels.to_dict("records"))
+    counts = Counter(
+        rows=len(day.rows),
+        inserted=inserted,
+        blocked=int(blocked.sum()),
+        explored=int(day.decisions.explored.sum()),
+        labels=len(labels),
+        labels_inserted=result.inserted,
+        labels_updated=result.updated,
+        labels_rejected=len(result.rejected),
     )
-    click.echo(
-        f"{len(labels):,} label events reported by {cutoff:%Y-%m-%d %H:%M} UTC {sources}: "
-        f"{result.inserted:,} new, {result.updated:,} updated, {len(result.rejected):,} "
-        f"rejected; {shown} in {time.perf_counter() - started:.1f} s"
-    )
+    counts.update({f"source:{k}": int(v) for k, v in labels["source"].value_counts().items()})
+    return counts

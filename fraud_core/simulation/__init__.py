@@ -31,16 +31,17 @@ tests and the incident replay.
   of wrongly blocked customers within days, chargebacks of approved fraud (median ~5 weeks,
   at most 120 days), some fraud never reported, nothing for blocked fraud.
   `measure_label_delays` measures the delays.
-- `prediction_rows(...)`: the feedback store's `predictions` rows for a scored stream.
+- `prediction_rows(...)`: the feedback store's `predictions` rows for a scored stream
+  (`prediction_frame`: the same without the features, for a matrix load).
 - `python -m fraud_core.simulation.incident`: the incident, reproduced and measured.
 """
 
 from fraud_core.simulation.config import DriftSchedule, Ramp, WorldConfig
 from fraud_core.simulation.decisions import Decisions, decide, rule_scores
 from fraud_core.simulation.effects import DriftEffects, measure_effects
-from fraud_core.simulation.history import history_tables, prediction_rows
+from fraud_core.simulation.history import history_tables, prediction_frame, prediction_rows
 from fraud_core.simulation.labels import LabelConfig, generate_labels, measure_label_delays
-from fraud_core.simulation.world import World, amount_usd, simulate_world
+from fraud_core.simulation.world import World, amount_usd, simulate_days, simulate_world
 
 __all__ = [
     "Decisions",
@@ -56,7 +57,9 @@ __all__ = [
     "history_tables",
     "measure_effects",
     "measure_label_delays",
+    "prediction_frame",
     "prediction_rows",
     "rule_scores",
+    "simulate_days",
     "simulate_world",
 ]

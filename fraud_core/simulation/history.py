@@ -37,6 +37,24 @@ def prediction_rows(
 
     `features` is `featurize_frame(transactions)`; customer ids are stored only as keyed hashes.
     """
+    frame = prediction_frame(
+        transactions, decisions, model_version=model_version, hash_key=hash_key,
+        policy_version=policy_version,
+    )  # fmt: skip
+    values = [dict(zip(FEATURE_NAMES, row, strict=True)) for row in features.tolist()]
+    frame.insert(frame.columns.get_loc("amount_usd") + 1, "features", values)
+    return frame
+
+
+def prediction_frame(
+    transactions: pd.DataFrame,
+    decisions: Decisions,
+    *,
+    model_version: str,
+    hash_key: str,
+    policy_version: str | None = None,
+) -> pd.DataFrame:
+    """`prediction_rows` without the features column (for `insert_prediction_matrix`)."""
     customers = transactions["customer_id"].astype(str)
     hashes = {c: keyed_hash(c, hash_key) for c in customers.unique()}
     usd = amount_usd(transactions)
@@ -48,7 +66,6 @@ def prediction_rows(
             "scored_at": (transactions["event_time"] + SCORING_LATENCY).array,
             "customer_hash": customers.map(hashes).to_numpy(),
             "amount_usd": usd,
-            "features": [dict(zip(FEATURE_NAMES, row, strict=True)) for row in features.tolist()],
             "feature_version": FEATURE_SPEC.version,
             "score": decisions.score,
             "threshold": decisions.threshold,

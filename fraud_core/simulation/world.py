@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,16 +84,48 @@ def simulate_world(config: WorldConfig | None = None, seed: int = 0) -> World:
     """
     config = config or WorldConfig()
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
-    customers = draw_customers(config, streams[0])
-    merchants = draw_merchants(config, streams[0])
-    adoption = wallet_adoption_days(config, customers, streams[0])
-    n_fraud = streams[0].binomial(config.tx_per_day, config.fraud_rate, config.days)
-    day = np.arange(config.days)
+    population = _population(config, streams[0])
+    return _world(config, seed, np.arange(config.days), population, streams[1], streams[2])
+
+
+def simulate_days(config: WorldConfig, seed: int = 0, chunk_days: int = 1) -> Iterator[World]:
+    """The same world as `simulate_world` (customers, merchants, fraud counts per day), drawn
+    `chunk_days` at a time so that memory holds one chunk: each chunk's payments come from
+    their own random streams, so rows differ from `simulate_world`'s, not their distribution.
+    Transaction ids are those `simulate_world` would number."""
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
+    population = _population(config, streams[0])
+    for first in range(0, config.days, chunk_days):
+        day = np.arange(first, min(first + chunk_days, config.days))
+        legit, fraud = (np.random.default_rng([seed, first, k]) for k in (1, 2))
+        yield _world(config, seed, day, population, legit, fraud)
+
+
+def _population(config: WorldConfig, rng: np.random.Generator) -> tuple:
+    """Customers, merchants, wallet adoption days and fraud count per day."""
+    customers = draw_customers(config, rng)
+    merchants = draw_merchants(config, rng)
+    adoption = wallet_adoption_days(config, customers, rng)
+    n_fraud = rng.binomial(config.tx_per_day, config.fraud_rate, config.days)
+    return customers, merchants, adoption, n_fraud
+
+
+def _world(
+    config: WorldConfig,
+    seed: int,
+    day: np.ndarray,
+    population: tuple,
+    legit_rng: np.random.Generator,
+    fraud_rng: np.random.Generator,
+) -> World:
+    """The payments of days `day` (ascending day indices)."""
+    customers, merchants, adoption, n_fraud = population
+    n_fraud = n_fraud[day]
     legit = legit_rows(
         config, np.repeat(day, config.tx_per_day - n_fraud), customers, merchants, adoption,
-        streams[1],
+        legit_rng,
     )  # fmt: skip
-    fraud = fraud_rows(config, np.repeat(day, n_fraud), customers, merchants, streams[2])
+    fraud = fraud_rows(config, np.repeat(day, n_fraud), customers, merchants, fraud_rng)
     order = np.lexsort((np.concatenate([legit["second"], fraud["second"]]),
                         np.concatenate([legit["day"], fraud["day"]])))  # fmt: skip
     rows = {key: np.concatenate([legit[key], fraud[key]])[order] for key in legit}
@@ -114,7 +146,8 @@ def simulate_world(config: WorldConfig | None = None, seed: int = 0) -> World:
         np.datetime64(config.start, "s") + seconds.astype("timedelta64[s]"), utc=True
     ).as_unit("ns")
     prefix = f"tx-{seed}-{config.start:%Y%m%d}-"
-    ids = [prefix + str(i) for i in range(len(order))]
+    first = int(day[0]) * config.tx_per_day if len(day) else 0
+    ids = [prefix + str(i) for i in range(first, first + len(order))]
     transactions = pd.DataFrame(
         {
             "transaction_id": ids,

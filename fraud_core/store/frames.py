@@ -49,8 +49,12 @@ def read_frame(conn: Connection, stmt: Select) -> pd.DataFrame:
 
 
 def features_frame(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """The `features` dict column as float64 columns in `names` order (absent or null -> NaN)."""
+    """The `features` dict column as float64 columns in `names` order (absent or null -> NaN);
+    a frame with one column per feature instead (the lake's) gives those columns."""
     import pandas as pd
+
+    if "features" not in frame:
+        return frame[list(names)].astype("float64")
 
     values = pd.DataFrame.from_records(
         frame["features"].tolist(), columns=list(names), index=frame.index

@@ -29,6 +29,7 @@ from fraud_core.store.models import (
 from fraud_core.store.rows import RowError, label_row, validate
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 _CHUNK = 1000  # keys per IN (...) lookup
@@ -142,6 +143,23 @@ class FeedbackStore:
         with self._write() as conn:
             return bulk.insert(conn, predictions, columns, conflict=("transaction_id",))
 
+    def insert_prediction_matrix(
+        self, rows: pd.DataFrame, features: np.ndarray, names: Sequence[str]
+    ) -> int:
+        """Store scored requests whose features are a matrix (one column per `names` entry,
+        NaN for missing): the bulk path of `fraudops seed`. `rows` has the other `predictions`
+        columns. Checked like `insert_predictions` (RowError names the row and column); the
+        transaction ids must be new (no conflict handling). Returns the rows inserted."""
+        from fraud_core.store import matrix
+
+        columns = validate(predictions, rows.assign(features=[{}] * len(rows)))
+        matrix.check_matrix(features, names, columns["transaction_id"])
+        if self.engine.dialect.name != "postgresql":
+            values = [dict(zip(names, row, strict=True)) for row in features.tolist()]
+            return self.insert_predictions(rows.assign(features=values))
+        with self._write() as conn:
+            return matrix.copy_csv(conn, columns, matrix.features_json(features, names))
+
     def insert_shadow_predictions(self, rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> int:
         """Store challenger scores; idempotent on (transaction_id, model_version)."""
         columns = validate(shadow_predictions, rows)
@@ -154,16 +172,80 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(predictions)).scalar_one()
 
-    def predictions_between(self, start: datetime, end: datetime) -> pd.DataFrame:
-        """Predictions with start <= event_time < end, oldest first; `features` as dicts."""
+    def predictions_between(
+        self, start: datetime, end: datetime, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Predictions with start <= event_time < end, oldest first; `features` as dicts; only
+        `columns` when given."""
         p = predictions.c
         stmt = (
-            select(predictions)
+            select(*([p[c] for c in columns] if columns else [predictions]))
             .where(p.event_time >= to_utc(start), p.event_time < to_utc(end))
             .order_by(p.event_time, p.id)
         )
         with self.engine.connect() as conn:
             return read_frame(conn, stmt)
+
+    def latest_predictions(
+        self, before: datetime, rows: int, since: datetime, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The last `rows` predictions with since <= event_time < before, oldest first (an
+        index scan from the newest row: the window's older rows are never read)."""
+        p = predictions.c
+        selected = [p[c] for c in columns] if columns else [predictions]
+        newest = (
+            select(*selected)
+            .where(p.event_time >= to_utc(since), p.event_time < to_utc(before))
+            .order_by(p.event_time.desc(), p.id.desc())
+            .limit(rows)
+        )
+        with self.engine.connect() as conn:
+            frame = read_frame(conn, newest)
+        return frame.iloc[::-1].reset_index(drop=True)
+
+    def day_counts(self, start: datetime, end: datetime) -> dict[str, tuple[int, int, str]]:
+        """Rows, largest id and largest transaction_id per UTC day ('YYYY-MM-DD') of the
+        predictions in [start, end): what a copy of those days must match to be current."""
+        p = predictions.c
+        if self.engine.dialect.name == "postgresql":
+            day = func.to_char(func.timezone("UTC", p.event_time), "YYYY-MM-DD")
+        else:
+            day = func.substr(p.event_time, 1, 10)
+        stmt = (
+            select(day.label("day"), func.count(), func.max(p.id), func.max(p.transaction_id))
+            .where(p.event_time >= to_utc(start), p.event_time < to_utc(end))
+            .group_by(day)
+        )
+        with self.engine.connect() as conn:
+            return {d: (int(n), int(top), tid) for d, n, top, tid in conn.execute(stmt)}
+
+    def deciding_labels(self, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
+        """The deciding label event as of `as_of` of each prediction with start <= event_time <
+        end that has one: `id` (of the prediction), `label`, `label_source`, `label_reported_at`;
+        the same precedence as `training_data` (fraud first, then earliest report)."""
+        le, p = label_events.c, predictions.c
+        stmt = (
+            select(
+                p.id,
+                le.label,
+                le.source.label("label_source"),
+                le.reported_at.label("label_reported_at"),
+                le.id.label("event_id"),
+            )
+            .select_from(label_events.join(predictions, p.transaction_id == le.transaction_id))
+            .where(
+                p.event_time >= to_utc(start),
+                p.event_time < to_utc(end),
+                le.reported_at <= to_utc(as_of),
+            )
+        )
+        with self.engine.connect() as conn:
+            events = read_frame(conn, stmt)
+        events = events.assign(rank=(events["label"] != "fraud").astype(int)).sort_values(
+            ["id", "rank", "label_reported_at", "event_id"], kind="stable"
+        )
+        events = events.drop_duplicates("id").drop(columns=["rank", "event_id"])
+        return events.reset_index(drop=True)
 
     # -- labels -----------------------------------------------------------------------------
 

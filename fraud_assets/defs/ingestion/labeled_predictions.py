@@ -1,10 +1,13 @@
 """`labeled_predictions`: every prediction of the window with its label state as of now
-(fraud, legit, pending, unobservable) and its inverse-propensity weight, frozen as Parquet."""
+(fraud, legit, pending, unobservable) and its inverse-propensity weight, frozen as Parquet;
+read from the columnar lake and written day by day (memory is that of one day)."""
+
+from datetime import timedelta
 
 import dagster as dg
 
 from fraud_assets.provenance import provenance
-from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder
+from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
 from fraud_assets.tables import markdown_table
 
 CONTEXT_COLUMNS = (
@@ -30,38 +33,63 @@ def labeled_predictions(
     context: dg.AssetExecutionContext,
     config: LabelWindow,
     store: FeedbackStoreResource,
+    lake: LakeResource,
     datasets: LocalFolder,
     clock: Clock,
 ) -> dg.MaterializeResult:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from fraud_core.evaluation import ipw_weights, label_states
     from fraud_core.features import FEATURE_NAMES
-    from fraud_core.store import features_frame
 
     now = clock.current()
-    frame = store.open().training_data(days=config.window_days, end=now, as_of=now)
-    states = label_states(frame, as_of=now)
-    labeled = frame[list(CONTEXT_COLUMNS)].assign(
-        reported_label=frame["label"], label=states, weight=ipw_weights(frame, states)
-    )
-    labeled = labeled.join(features_frame(frame, FEATURE_NAMES))  # includes amount_usd
     path = datasets.dir("labeled") / f"{now:%Y%m%dT%H%M%S}.parquet"
-    labeled.to_parquet(path, index=False)
-    counts = labeled.groupby("label").agg(rows=("label", "size"), weight=("weight", "sum"))
+    tmp, writer, counts = path.with_suffix(".tmp"), None, []
+    history, feedback = lake.open(), store.open()
+    read = {"columns": CONTEXT_COLUMNS[:-1], "features": True, "as_of": now}
+
+    def write(frame: pd.DataFrame) -> None:
+        nonlocal writer
+        states = label_states(frame, as_of=now)
+        labeled = frame[list(CONTEXT_COLUMNS)].assign(
+            reported_label=frame["label"], label=states, weight=ipw_weights(frame, states)
+        )
+        labeled = labeled.join(frame[list(FEATURE_NAMES)].astype({"amount_usd": "float64"}))
+        table = pa.Table.from_pandas(labeled, preserve_index=False)
+        if writer is None:  # a column that is all null on the first day is text
+            schema = pa.schema(
+                f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
+            )
+            writer = pq.ParquetWriter(tmp, schema)
+        writer.write_table(table.cast(writer.schema))
+        counts.append(
+            labeled.groupby("label").agg(rows=("label", "size"), weight=("weight", "sum"))
+        )
+
+    for frame in history.frames(feedback, now - timedelta(days=config.window_days), now, **read):
+        write(frame)  # one day at a time: memory stays that of a day
+    if writer is None:
+        write(history.frame(feedback, now, now, **read))
+    writer.close()
+    tmp.replace(path)
+    counts = pd.concat(counts).groupby(level=0).sum()
+    rows = int(counts["rows"].sum())
+    labeled_rows = int(counts["rows"].reindex(["fraud", "legit"]).fillna(0).sum())
     return dg.MaterializeResult(
         metadata={
             **provenance(context),
             "as_of": now.isoformat(),
             "window_days": config.window_days,
             "snapshot": dg.MetadataValue.path(str(path)),
-            "dagster/row_count": len(labeled),
+            "dagster/row_count": rows,
             "label_states": markdown_table(
                 [
                     {"state": s, "rows": int(r.rows), "weighted_rows": float(r.weight)}
                     for s, r in counts.iterrows()
                 ]
             ),
-            "labeled_share": float(labeled["label"].isin(["fraud", "legit"]).mean())
-            if len(labeled)
-            else 0.0,
+            "labeled_share": labeled_rows / rows if rows else 0.0,
         }
     )

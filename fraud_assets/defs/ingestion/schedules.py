@@ -6,10 +6,13 @@ from fraud_assets.partitions import daily
 
 ingestion_job = dg.define_asset_job(
     "ingestion",
-    selection=dg.AssetSelection.assets("raw_predictions", "ground_truth_labels"),
+    selection=dg.AssetSelection.assets(
+        "raw_predictions", "ground_truth_labels", "prediction_history"
+    ),
     partitions_def=daily,
     executor_def=dg.in_process_executor,
-    description="One day of logged predictions and labels (landing folder + store).",
+    description="One day of logged predictions and labels (landing folder + store), and its "
+    "partition of the columnar history.",
 )
 
 daily_ingestion = dg.build_schedule_from_partitioned_job(

@@ -30,13 +30,8 @@ class DriftConfig(dg.Config):
 def latest_predictions(
     store: "FeedbackStore", now: datetime, rows: int, max_days: int
 ) -> "pd.DataFrame":
-    """The last `rows` predictions before `now`, looking back 1, 2, 4, ... up to `max_days` days."""
-    days = 1
-    while True:
-        frame = store.predictions_between(now - timedelta(days=days), now)
-        if len(frame) >= rows or days >= max_days:
-            return frame.tail(rows).reset_index(drop=True)
-        days = min(days * 2, max_days)
+    """The last `rows` predictions of the `max_days` days before `now`, oldest first."""
+    return store.latest_predictions(now, rows, since=now - timedelta(days=max_days))
 
 
 @dg.asset(

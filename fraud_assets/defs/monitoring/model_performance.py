@@ -5,7 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from fraud_assets.provenance import provenance
-from fraud_assets.resources import Clock, FeedbackStoreResource
+from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource
 from fraud_assets.tables import markdown_table
 from fraud_core.monitoring import REALIZED_WINDOW_DAYS
 
@@ -37,7 +37,7 @@ def headline(figures: dict, support: dict) -> dict:
 @dg.asset(
     deps=["raw_predictions", "ground_truth_labels"],
     group_name="monitoring",
-    kinds={"sql", "pandas"},
+    kinds={"sql", "pandas", "parquet"},
     owners=["team:data"],
     description="Realized performance of the logged decisions over the latest window whose "
     "labels have matured, per model version, variant and segment (payment method, country "
@@ -47,18 +47,21 @@ def model_performance(
     context: dg.AssetExecutionContext,
     config: PerformanceConfig,
     store: FeedbackStoreResource,
+    lake: LakeResource,
     clock: Clock,
 ) -> dg.MaterializeResult:
     import pandas as pd
 
     from fraud_core.evaluation import MATURITY_DAYS, label_states
+    from fraud_core.lake import DECISION_COLUMNS
     from fraud_core.monitoring import FIGURES, figure_rows, realized_figures
 
     now = clock.current()
     maturity = config.maturity_days or MATURITY_DAYS
     end = now - timedelta(days=maturity)
     feedback = store.open()
-    frame = feedback.training_data(days=config.window_days, end=end, as_of=now)
+    window = (end - timedelta(days=config.window_days), end)
+    frame = lake.open().frame(feedback, *window, columns=DECISION_COLUMNS, as_of=now)
     known = frame[frame["label"].notna()]
     labels = pd.DataFrame(
         {
@@ -69,7 +72,6 @@ def model_performance(
     )
     states = label_states(frame, labels, as_of=now, maturity_days=maturity)
     figures, support = realized_figures(frame, states, min_rows=config.min_rows)
-    window = (end - timedelta(days=config.window_days), end)
     written = feedback.write_metrics(
         figure_rows(figures, window=window, computed_at=now, source="model_performance")
     )

@@ -6,7 +6,7 @@ import dagster as dg
 
 from fraud_assets.defs.monitoring.model_performance import figures_table, headline
 from fraud_assets.provenance import provenance
-from fraud_assets.resources import Clock, FeedbackStoreResource, RegistryResource
+from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, RegistryResource
 from fraud_core.monitoring import ESTIMATE_WINDOW_DAYS
 
 SPW_PARAM = "scale_pos_weight_used"
@@ -36,7 +36,7 @@ def class_weights(registry, versions) -> dict[str, float]:
 @dg.asset(
     deps=["raw_predictions", "model_performance"],
     group_name="monitoring",
-    kinds={"sql", "pandas"},
+    kinds={"sql", "pandas", "parquet"},
     owners=["team:data"],
     description="FPR, recall, precision, decline rate and cost of the last days' decisions "
     "estimated without labels: scores calibrated by undoing each version's scale_pos_weight. "
@@ -47,18 +47,20 @@ def performance_estimate(
     context: dg.AssetExecutionContext,
     config: EstimateConfig,
     store: FeedbackStoreResource,
+    lake: LakeResource,
     registry: RegistryResource,
     clock: Clock,
 ) -> dg.MaterializeResult:
     import numpy as np
 
     from fraud_core.evaluation import undo_class_weight
+    from fraud_core.lake import DECISION_COLUMNS
     from fraud_core.monitoring import ALL, FIGURES, estimated_figures, figure_rows
 
     now = clock.current()
     window = (now - timedelta(days=config.window_days), now)
     feedback = store.open()
-    frame = feedback.predictions_between(*window)
+    frame = lake.open().frame(feedback, *window, columns=DECISION_COLUMNS)
     versions = frame["model_version"].astype(str).to_numpy()
     weights = class_weights(registry.open(), sorted(set(versions)))
     spw = np.array([weights[v] for v in versions])

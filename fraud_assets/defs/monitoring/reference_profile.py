@@ -7,10 +7,19 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from fraud_assets.provenance import mlflow_run_url, provenance
-from fraud_assets.resources import FeedbackStoreResource, LocalFolder, RegistryResource
+from fraud_assets.resources import (
+    FeedbackStoreResource,
+    LakeResource,
+    LocalFolder,
+    RegistryResource,
+)
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from fraud_core.lake import Lake
     from fraud_core.registry import ModelVersionInfo
+    from fraud_core.store import FeedbackStore
 
 HASH_TAG = "reference_profile_sha256"
 
@@ -40,6 +49,23 @@ def training_window(info: "ModelVersionInfo") -> tuple[datetime, datetime]:
     )
 
 
+def sampled_traffic(
+    lake: "Lake", store: "FeedbackStore", start: datetime, end: datetime, rows: int, seed: int
+) -> "pd.DataFrame":
+    """`monitoring.sample_rows` of the window's predictions (features only), in two passes over
+    the lake: row ids to draw the sample, then each day's features for the drawn rows."""
+    import numpy as np
+    import pandas as pd
+
+    from fraud_core.monitoring import sample_rows
+
+    ids = lake.frame(store, start, end, columns=[])["id"]
+    keep = sample_rows(pd.DataFrame({"id": ids}), rows, seed)["id"].to_numpy()
+    days = lake.frames(store, start, end, columns=[], features=True)
+    parts = [day[np.isin(day["id"].to_numpy(), keep)] for day in days]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 @dg.asset(
     group_name="monitoring",
     kinds={"pandas", "parquet", "mlflow"},
@@ -52,12 +78,13 @@ def reference_profile(
     context: dg.AssetExecutionContext,
     config: ReferenceConfig,
     store: FeedbackStoreResource,
+    lake: LakeResource,
     registry: RegistryResource,
     datasets: LocalFolder,
 ) -> dg.MaterializeResult:
     import pandas as pd
 
-    from fraud_core.monitoring import frame_hash, sample_rows, scored_frame
+    from fraud_core.monitoring import frame_hash, scored_frame
     from fraud_core.registry import CHAMPION
 
     facade = registry.open()
@@ -76,13 +103,14 @@ def reference_profile(
             )
         status = "frozen (reused)"
     else:
-        traffic = store.open().predictions_between(start, end)
-        if traffic.empty:
+        sample = sampled_traffic(
+            lake.open(), store.open(), start, end, config.max_rows, int(info.version)
+        )
+        if sample.empty:
             raise dg.Failure(
                 f"no predictions in version {info.version}'s training window "
                 f"[{start.isoformat()}, {end.isoformat()})"
             )
-        sample = sample_rows(traffic, config.max_rows, seed=int(info.version))
         profile = scored_frame(sample, facade.load(info.version))
         digest, logged = frame_hash(profile), None
         tmp = path.with_suffix(".tmp")

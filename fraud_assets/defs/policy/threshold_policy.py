@@ -6,7 +6,7 @@ from datetime import timedelta
 import dagster as dg
 
 from fraud_assets.provenance import actor, provenance
-from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder
+from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
 from fraud_assets.tables import markdown_table
 from fraud_core.monitoring import REALIZED_WINDOW_DAYS
 
@@ -52,7 +52,7 @@ def policy_version(now, run_id: str) -> str:
 @dg.asset(
     deps=["model_performance"],
     group_name="policy",
-    kinds={"sql", "pandas"},
+    kinds={"sql", "pandas", "parquet"},
     owners=["team:data"],
     description="Contextual thresholds on a segment hierarchy (all > amount band x tenure > "
     "payment method): Thompson-sampling Beta arms over a threshold grid, updated "
@@ -67,10 +67,12 @@ def threshold_policy(
     context: dg.AssetExecutionContext,
     config: ThresholdPolicyConfig,
     store: FeedbackStoreResource,
+    lake: LakeResource,
     reports: LocalFolder,
     clock: Clock,
 ) -> dg.MaterializeResult:
     from fraud_core.evaluation import MATURITY_DAYS, label_states
+    from fraud_core.lake import DECISION_COLUMNS
     from fraud_core.policy import ThresholdPolicy
     from fraud_core.threshold_learning import (
         CONTRIBUTION_COLUMNS,
@@ -87,7 +89,9 @@ def threshold_policy(
     end = now - timedelta(days=maturity)
     window = (end - timedelta(days=config.window_days), end)
     feedback = store.open()
-    frame = feedback.training_data(days=config.window_days, end=end, as_of=now)
+    frame = lake.open().frame(
+        feedback, *window, columns=DECISION_COLUMNS, features=["account_age_days_log"], as_of=now
+    )
     states = label_states(frame, as_of=now, maturity_days=maturity)
     labeled = labeled_frame(frame, states)
     previous_arms = feedback.load_policy_arms()

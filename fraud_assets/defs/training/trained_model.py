@@ -51,6 +51,7 @@ def trained_model(
     upstream = latest_metadata(context.instance, "training_dataset")
     frame = pd.read_parquet(upstream["snapshot"])
     train, holdout = time_split(frame, config.holdout_fraction)
+    del frame  # the split holds copies: keep one set in memory
     recipe = Recipe(
         max_depth=config.max_depth,
         n_estimators=config.n_estimators,
@@ -59,7 +60,9 @@ def trained_model(
         seed=config.seed,
     )
     X, y = features_and_target(train)
-    model = fit(X, y, recipe, sample_weight=train["weight"].to_numpy())
+    weight, train_rows = train["weight"].to_numpy(), len(train)
+    del train  # the matrix X is what the fit needs
+    model = fit(X, y, recipe, sample_weight=weight)
     X_holdout, _ = features_and_target(holdout)
     evaluation = evaluate(holdout, model.predict_proba(X_holdout)[:, 1], GatePolicy())
     holdout_path = datasets.dir("holdout") / f"{upstream['window_hash']}.parquet"
@@ -71,7 +74,7 @@ def trained_model(
     facade = registry.open()
     window = {
         **upstream["window"],
-        "train_rows": len(train),
+        "train_rows": train_rows,
         "holdout_rows": len(holdout),
         "holdout_start": holdout["event_time"].min().isoformat(),
     }

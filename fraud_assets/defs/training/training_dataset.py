@@ -42,7 +42,15 @@ def training_dataset(
             f"labeled_predictions covers {upstream['window_days']} days, the training window "
             f"needs {config.days}: rematerialize it with window_days >= {config.days}"
         )
-    frame = pd.read_parquet(upstream["snapshot"])
+    # Only rows `training_rows` can keep: approved, in [start, settled) (row groups pruned).
+    frame = pd.read_parquet(
+        upstream["snapshot"],
+        filters=[
+            ("event_time", ">=", start),
+            ("event_time", "<", settled),
+            ("decision", "!=", "block"),
+        ],
+    )
     rows = training_rows(frame, as_of, config.days, config.label_maturity_days)
     window = {
         **window_of(rows),
