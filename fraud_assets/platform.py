@@ -22,8 +22,8 @@ from pathlib import Path
 
 import httpx
 
-DAGSTER_PORT = 3000
-SCORER_PORT = 3001
+DAGSTER_PORT = int(os.environ.get("FRAUD_DAGSTER_PORT", "3000"))
+SCORER_PORT = int(os.environ.get("FRAUD_SCORER_PORT", "3001"))
 HOST = "127.0.0.1"
 SCORER_TARGET = "fraud_serving.service:FraudScorer"
 READY_TIMEOUT_S = 180.0
@@ -37,9 +37,16 @@ class Service:
     ready_url: str
     show: str
     process: subprocess.Popen | None = None
+    log: Path | None = None
 
     def start(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(self.command, env=env, start_new_session=True)
+        """Start in its own process group, its output appended to `log`."""
+        out = open(self.log, "ab") if self.log else None  # noqa: SIM115 (the child keeps it)
+        self.process = subprocess.Popen(
+            self.command, env=env, start_new_session=True, stdout=out, stderr=out
+        )
+        if out is not None:
+            out.close()
 
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
@@ -65,12 +72,16 @@ def platform_env() -> dict[str, str]:
     env.setdefault("BENTOML_DO_NOT_TRACK", "true")
     env.setdefault("BENTOML_HOME", str(Path(env.get("FRAUD_VAR_DIR", "var"), "bentoml").resolve()))
     env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    env.setdefault("FRAUD_SCORER_URL", f"http://{HOST}:{SCORER_PORT}")  # canary health
+    env.setdefault("PYTHONWARNINGS", "ignore")
     return env
 
 
 def services() -> list[Service]:
+    from fraud_assets.quiet import log_dir
+
     python = sys.executable
-    return [
+    running = [
         Service(
             "Dagster",
             [python, *f"-m dagster dev -w workspace.yaml -h {HOST} -p {DAGSTER_PORT}".split()],
@@ -87,6 +98,9 @@ def services() -> list[Service]:
             f"Scorer          http://{HOST}:{SCORER_PORT}  (POST /score, /metrics, /docs)",
         ),
     ]
+    for service in running:
+        service.log = log_dir() / f"{service.name.lower()}.log"
+    return running
 
 
 def _ready(url: str) -> bool:
@@ -112,6 +126,9 @@ def wait_ready(running: list[Service], stopping: Callable[[], bool]) -> None:
 
 
 def run() -> int:
+    import warnings
+
+    warnings.simplefilter("ignore")  # library warnings belong in the logs, not on screen
     env = platform_env()
     os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "DO_NOT_TRACK")})
     from fraud_assets.bootstrap import BootstrapError, bootstrap
@@ -136,7 +153,8 @@ def run() -> int:
     try:
         for service in running:
             service.start(env)
-        print("starting Dagster and the scorer ...", flush=True)
+        logs = ", ".join(str(s.log) for s in running)
+        print(f"starting Dagster and the scorer (their logs: {logs}) ...", flush=True)
         wait_ready(running, lambda: stopping)
         if not stopping:
             print("platform up; Ctrl-C stops both", flush=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Connection, FromClause, case, func, insert, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fraud_core.jsonsafe import json_safe
 from fraud_core.settings import get_settings
 from fraud_core.store import bulk
 from fraud_core.store.db import IMMEDIATE, make_engine, upgrade
@@ -281,6 +282,7 @@ class FeedbackStore:
         self, actor: str, action: str, subject: str, reason: str, details: Mapping[str, Any]
     ) -> int:
         """Append one audit entry (timestamped now) and return its id. Entries never change."""
+        details = json_safe(dict(details))  # no NaN/inf: JSONB refuses them
         row = dict(actor=actor, action=action, subject=subject, reason=reason, details=details)
         (record,) = _records(validate(audit_log, [row], defaults={"at": utcnow()}))
         with self._write() as conn:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from fraud_assets.cadence import sensor_interval
 from fraud_assets.defs.deployment.jobs import (
     canary_stage_job,
     promotion_job,
@@ -51,7 +52,7 @@ def _request(sensor: str, job: str, run_key: str, reason: str, run_config: dict)
 @dg.sensor(
     name="shadow_ready_sensor",
     jobs=[release_start_job],
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=sensor_interval(60),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Once the challenger has shadowed enough traffic for long enough, judges it "
     "(shadow_evaluation) and opens the first canary stage.",
@@ -94,7 +95,7 @@ def shadow_ready_sensor(
 @dg.sensor(
     name="canary_health_sensor",
     jobs=[canary_stage_job, promotion_job, rollback_job],
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=sensor_interval(60),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Judges the current canary stage: rolls back on an unhealthy canary (evidence "
     "that it blocks more customers than the champion, errors, p99 latency, FPR), advances once "

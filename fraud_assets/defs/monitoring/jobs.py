@@ -1,8 +1,11 @@
-"""The monitoring job and its schedule: drift and performance every 6 hours."""
+"""The monitoring job and its schedule: drift and performance every 6 hours (or
+`FRAUD_MONITORING_CRON`), skipped while a monitoring run is still queued or running."""
 
 import dagster as dg
 
+from fraud_assets.cadence import MONITORING_CRON, monitoring_cron
 from fraud_assets.provenance import REASON_TAG
+from fraud_assets.retraining_state import IN_FLIGHT
 
 MONITORING_ASSETS = (
     "reference_profile",
@@ -19,11 +22,27 @@ monitoring_job = dg.define_asset_job(
     "and label-free performance; each writes its figures to monitoring_metrics.",
 )
 
-drift_schedule = dg.ScheduleDefinition(
+CRON = monitoring_cron()
+
+
+@dg.schedule(
     name="drift_every_6_hours",
     job=monitoring_job,
-    cron_schedule="0 */6 * * *",
+    cron_schedule=CRON,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    tags={REASON_TAG: "scheduled monitoring (every 6 hours)"},
+    description=f"Monitoring on `{CRON}` (production: `{MONITORING_CRON}`; "
+    "FRAUD_MONITORING_CRON); skips a tick while the previous monitoring run is in flight.",
 )
+def drift_schedule(context: dg.ScheduleEvaluationContext):
+    runs = context.instance.get_runs(
+        filters=dg.RunsFilter(job_name="monitoring", statuses=IN_FLIGHT), limit=1
+    )
+    if runs:
+        return dg.SkipReason(f"monitoring run {runs[0].run_id} is still in flight")
+    when = context.scheduled_execution_time
+    reason = f"scheduled monitoring ({CRON})"
+    return dg.RunRequest(
+        run_key=f"monitoring:{when.isoformat() if when else 'now'}",
+        tags={REASON_TAG: reason},
+    )
