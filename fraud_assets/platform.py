@@ -57,11 +57,20 @@ class Service:
             return
         group = os.getpgid(self.process.pid)
         os.killpg(group, signal.SIGTERM)
-        try:
-            self.process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline and _group_alive(group):  # children too
+            time.sleep(0.2)
+        if _group_alive(group):
             os.killpg(group, signal.SIGKILL)
-            self.process.wait()
+        self.process.wait()
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def platform_env() -> dict[str, str]:
@@ -74,6 +83,11 @@ def platform_env() -> dict[str, str]:
     env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     env.setdefault("FRAUD_SCORER_URL", f"http://{HOST}:{SCORER_PORT}")  # canary health
     env.setdefault("PYTHONWARNINGS", "ignore")
+    # the local platform explores like the replay's recommended settings: without logged
+    # approvals of would-block payments, a retrained model can neither learn nor be judged on
+    # the customers the champion blocks (deploy/ and the scorer's own default: off)
+    env.setdefault("FRAUD_EXPLORATION_RATE", "0.05")
+    env.setdefault("FRAUD_EXPLORATION_MAX_AMOUNT_USD", "1000")
     return env
 
 

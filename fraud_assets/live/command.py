@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,7 @@ def run_loop(options: dict) -> None:
     from fraud_core.store import FeedbackStore
 
     started, t0 = datetime.now(UTC), time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupt)  # clean up (profile, reload) on SIGTERM too
 
     def say(line: str) -> None:
         click.echo(f"[{time.monotonic() - t0:6.1f}s] {line}")
@@ -131,6 +133,10 @@ def _summary(watch, t0) -> None:
         click.echo(f"  {name:<23} {value[:300] if value else '-'}")
     if not outcome.finished:
         raise click.ClickException("no promotion or rollback before --timeout")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _check(client, path: str, what: str) -> None:

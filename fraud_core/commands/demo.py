@@ -190,7 +190,7 @@ def demo(url: str, count: int, rate: float, phase: str, seed: int, api_key: str 
     import httpx
 
     if loop:
-        options = dict(url=url, count=max(count, burst + 20_000), rate=rate, seed=seed,
+        options = dict(url=url, count=max(count, burst + 40_000), rate=rate, seed=seed,
                        api_key=api_key, burst=burst, dagster_url=dagster_url.rstrip("/"),
                        min_labels=min_labels, timeout=timeout)  # fmt: skip
         return _loop_command()(options)
