@@ -40,6 +40,8 @@ def run_loop(options: dict) -> None:
     import dagster as dg
     import httpx
 
+    from fraud_assets.live.history import pending_history_outcomes
+    from fraud_assets.live.profile import TRAINING_DAYS
     from fraud_assets.live.traffic import Player
     from fraud_assets.live.watch import Watch
     from fraud_core.commands.demo import demo_traffic
@@ -65,18 +67,21 @@ def run_loop(options: dict) -> None:
     click.echo("demo settings (this run only; production values in brackets):")
     for name, value in profile.items():
         click.echo(f"  {name}={value}  [{PRODUCTION[name]}]")
+    store = FeedbackStore(get_settings().db_url)
+    history = pending_history_outcomes(store, TRAINING_DAYS)
     rows, truth = demo_traffic("drifted", options["count"], options["seed"])
     player = Player(client, rows.astype(object).to_dict(orient="records"), truth, api_key)
     with click.progressbar(length=options["burst"], label="drifted payments") as bar:
         while player.played < options["burst"]:
             bar.update(player.play(min(1000, options["burst"] - player.played)))
+    player.pending_labels += history  # the history's late chargebacks, delivered now
     sent = player.report_outcomes()
     say(f"burst scored: {player.tally.legit_blocked}/{player.tally.legit} legitimate customers "
-        f"blocked, {sent} outcomes reported ({player.labels_posted} accepted)")  # fmt: skip
+        f"blocked; {sent} outcomes reported ({len(history)} of them the seeded history's late "
+        f"chargebacks and disputes), {player.labels_posted} accepted")  # fmt: skip
     path = write_profile(profile)
     say(f"profile {path} written; reloading the code location ...")
     say(f"code location reloaded in {reload_location(options['dagster_url']):.0f} s")
-    store = FeedbackStore(get_settings().db_url)
     try:
         with dg.DagsterInstance.get() as instance:
             watch = Watch(instance, store, started, say)

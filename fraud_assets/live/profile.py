@@ -12,6 +12,7 @@ import httpx
 from fraud_assets.profile import profile_path
 
 LOCATION = "fraud_assets"
+TRAINING_DAYS = 30
 RELOAD = """mutation Reload($name: String!) {
   reloadRepositoryLocation(repositoryLocationName: $name) {
     __typename
@@ -29,7 +30,7 @@ def demo_profile(scorer_url: str, min_labels: int) -> dict[str, str]:
         "FRAUD_SENSOR_INTERVAL_SECONDS": "10",  # production 300 s (retraining), 60 s (release)
         "FRAUD_MONITORING_CRON": "* * * * *",  # production every 6 hours
         "FRAUD_RETRAIN_MIN_LABELS": str(min_labels),  # production 1000
-        "FRAUD_TRAINING_DAYS": "60",  # production 90
+        "FRAUD_TRAINING_DAYS": str(TRAINING_DAYS),  # production 90
         "FRAUD_LABEL_MATURITY_DAYS": "0",  # production 45: the demo reports every outcome at once
         "FRAUD_SHADOW_MIN_ROWS": "300",  # production computed (22,585)
         "FRAUD_SHADOW_MIN_SECONDS": "20",  # production 72 h

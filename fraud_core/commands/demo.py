@@ -157,7 +157,7 @@ def post_disputes(client, disputes: list[dict], headers: dict, tally: DemoTally)
 @click.option(
     "--burst",
     type=click.IntRange(0),
-    default=30_000,
+    default=80_000,
     show_default=True,
     help="--loop: drifted payments played at once before the demo profile applies.",
 )
@@ -170,7 +170,7 @@ def post_disputes(client, disputes: list[dict], headers: dict, tally: DemoTally)
 @click.option(
     "--min-labels",
     type=click.IntRange(1),
-    default=500,
+    default=2000,
     show_default=True,
     help="--loop: the label-volume trigger during the demo.",
 )
