@@ -79,13 +79,16 @@ def run_loop(options: dict) -> None:
     say(f"burst scored: {player.tally.legit_blocked}/{player.tally.legit} legitimate customers "
         f"blocked; {sent} outcomes reported ({len(history)} of them the seeded history's late "
         f"chargebacks and disputes), {player.labels_posted} accepted")  # fmt: skip
-    path = write_profile(profile)
-    say(f"profile {path} written; reloading the code location ...")
-    say(f"code location reloaded in {reload_location(options['dagster_url']):.0f} s")
     try:
+        path = write_profile(profile)
+        say(f"profile {path} written; reloading the code location ...")
+        say(f"code location reloaded in {reload_location(options['dagster_url']):.0f} s")
         with dg.DagsterInstance.get() as instance:
             watch = Watch(instance, store, started, say)
-            _follow(watch, player, client, options, say, t0)
+            try:
+                _follow(watch, player, client, options, say, t0)
+            except KeyboardInterrupt:
+                say("interrupted")
     finally:
         remove_profile()
         say("demo profile removed; reloading the code location (production settings) ...")

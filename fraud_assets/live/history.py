@@ -15,7 +15,9 @@ from typing import Any
 SEEDED_MODEL = "rule-v1"  # the transparent rule that scored the seeded history
 
 
-def pending_history_outcomes(store: Any, window_days: int, seed: int = 0) -> list[dict]:
+def pending_history_outcomes(
+    store: Any, window_days: int, seed: int = 0, fraud_rate: float | None = None
+) -> list[dict]:
     """Label bodies (reported now) for the seeded payments of the last `window_days` days
     whose outcome would be reported later; [] when there is no seeded history."""
     import pandas as pd
@@ -47,6 +49,7 @@ def pending_history_outcomes(store: Any, window_days: int, seed: int = 0) -> lis
         last_day,
         days,
         tx_per_day=round(count / days),
+        **({"fraud_rate": fraud_rate} if fraud_rate else {}),
         drift=DriftSchedule.case_study(last_day + timedelta(days=1)),
     )
     world = simulate_world(config, seed)
