@@ -102,7 +102,9 @@ class Watch:
         if action.startswith("validation_gate."):
             self.outcome.gate = f"{action.split('.')[1]} {text}"
         elif action == "alias.set" and any(m["alias"] == "challenger" for m in moves):
-            self.outcome.shadow = text
+            self.outcome.shadow = f"started {text}"
+        elif action.startswith("shadow_evaluation."):
+            self.outcome.shadow = f"{action.split('.')[1]} {text}"
         elif action == "release.stage":
             self.outcome.stages.append(text)
         elif action == "promote":

@@ -190,7 +190,7 @@ def test_sensor_launched_retraining_reaches_promotion(live: Live) -> None:
     promoted = live.wait_for(
         lambda: [e for e in live.audit("promote") if not e["subject"].endswith("/1")],
         "the promotion of a retrained model",
-        timeout=420,
+        timeout=900,
     )
     version = promoted[0]["subject"].split("/")[-1]
     assert promoted[0]["actor"] == "dagster:sensor:canary_health_sensor"
@@ -228,7 +228,7 @@ def test_unhealthy_canary_is_rolled_back_by_the_daemon(live: Live) -> None:
     rolled = live.wait_for(
         lambda: [e for e in live.audit("release.rollback") if e["subject"].endswith(f"/{version}")],
         "the rollback",
-        timeout=180,
+        timeout=400,
     )
     assert rolled[0]["actor"] == "dagster:sensor:canary_health_sensor"
     assert "blocks" in rolled[0]["reason"]
