@@ -26,9 +26,12 @@ def status(db_url: str | None, tracking_uri: str | None, dagster_url: str) -> No
     default_store, default_registry = default_urls()
     problems = []
     try:
-        _registry(Database(tracking_uri or default_registry, "MLflow registry"))
+        releasing = _registry(Database(tracking_uri or default_registry, "MLflow registry"))
     except Missing as missing:
         problems.append(str(missing))
+        releasing = False
+    if releasing:  # the release's test in words needs the registry facade (MLflow: slower)
+        _release(db_url, tracking_uri)
     try:
         _monitoring(Database(db_url or default_store, "feedback store"))
     except Missing as missing:
@@ -38,7 +41,8 @@ def status(db_url: str | None, tracking_uri: str | None, dagster_url: str) -> No
         click.echo(f"missing   {problem}")
 
 
-def _registry(db) -> None:
+def _registry(db) -> bool:
+    """Prints who serves; whether a release is in progress."""
     import os
 
     from fraud_core.commands.status_sources import registry_state
@@ -48,19 +52,37 @@ def _registry(db) -> None:
         state = registry_state(db, os.environ.get("FRAUD_MODEL_NAME") or MODEL_NAME)
     except Exception as error:  # noqa: BLE001 (any driver's error, on one line)
         click.echo(f"registry  unreadable: {_first_line(error)}")
-        return
+        return False
     finally:
         db.close()
     aliases = state["aliases"]
+    releasing = "canary" in aliases or "challenger" in aliases
+    if not releasing:
+        click.echo("release   no release in progress")
     for name, alias in (("champion", "champion"), ("canary", "canary"),
                         ("shadow", "challenger"), ("previous", "previous")):  # fmt: skip
-        version = aliases.get(alias)
-        stage = state["stages"].get(version, {}) if version else {}
-        since = stage.get("release_stage_started_at")
-        extra = f"  (stage {stage['release_stage']}, since {since})" if since else ""
-        click.echo(f"{name:<9} {version or '-'}{extra if alias != 'champion' else ''}")
+        click.echo(f"{name:<9} {aliases.get(alias, '-')}")
     percent = state["tags"].get("canary_traffic_percent", "0") if "canary" in aliases else "0"
     click.echo(f"traffic   {percent}% to the canary")
+    stage = "stable"
+    if "canary" in aliases and percent != "0":
+        stage = f"canary {percent}%"
+    elif "challenger" in aliases:
+        stage = "shadow"
+    candidate = aliases.get("canary") or aliases.get("challenger")
+    since = (
+        state["stages"].get(candidate, {}).get("release_stage_started_at") if candidate else None
+    )
+    click.echo(f"stage     {stage}" + (f" (since {since})" if since else ""))
+    return releasing
+
+
+def _release(db_url: str | None, tracking_uri: str | None) -> None:
+    from fraud_core.commands.release_options import open_registry
+    from fraud_core.release_data import describe_release
+
+    with open_registry(db_url, tracking_uri) as registry:
+        click.echo(f"release   {describe_release(registry)}")
 
 
 def _monitoring(db) -> None:

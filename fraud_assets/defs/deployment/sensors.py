@@ -117,6 +117,9 @@ def canary_health_sensor(
     percent = facade.canary_percent()
     if version is None or percent == 0:
         return dg.SkipReason("no canary is serving")
+    busy = _release_run_in_flight(context.instance)
+    if busy:  # its outcome (a new stage, a promotion) is not in the registry yet
+        return dg.SkipReason(f"release run {busy} is in flight")
     plan = release.plan()
     since, champion_since = stage_window(facade, version, percent, plan)
     stage_key = f"{version}:{percent}:{since.isoformat()}"
@@ -148,6 +151,17 @@ def canary_health_sensor(
     if free is None:
         return dg.SkipReason(f"a run for {run_key} ran or is running")
     return _request("canary_health_sensor", job, free, reason, run_config)
+
+
+def _release_run_in_flight(instance: dg.DagsterInstance) -> str | None:
+    """Id of a queued or running release run (stage, promotion, rollback), if any."""
+    from fraud_assets.retraining_state import IN_FLIGHT
+
+    for job in ("canary_stage", "promotion", "rollback", "release_start"):
+        runs = instance.get_runs(dg.RunsFilter(job_name=job, statuses=IN_FLIGHT), limit=1)
+        if runs:
+            return runs[0].run_id
+    return None
 
 
 def _scorer_counters(url: str, version: str) -> "ScorerCounters | None":
