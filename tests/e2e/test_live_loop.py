@@ -202,7 +202,7 @@ def test_sensor_launched_retraining_reaches_promotion(live: Live) -> None:
     gate = live.audit("validation_gate.passed")
     assert any(e["subject"].endswith(f"/{version}") for e in gate)
     stages = [e for e in live.audit("release.stage") if e["subject"].endswith(f"/{version}")]
-    assert {e["details"]["percent"] for e in stages} == {50, 100}
+    assert {50, 100} <= {e["details"]["percent"] for e in stages}
     aliases = live.registry.aliases()
     assert aliases[CHAMPION] == version and aliases[PREVIOUS] == "1"
     tags = live.registry.get_version(version).tags
