@@ -7,6 +7,8 @@ the first champion through the retraining job (`fraudops bootstrap`). Then start
 `dagster dev` (port 3000, sensors and schedules running) and `bentoml serve` (port 3001),
 prints where each is, and on Ctrl-C (or SIGTERM) stops both, each with its whole process group.
 If either exits on its own, the other is stopped too and the exit code is non-zero.
+Ports: `FRAUD_DAGSTER_PORT` (3000), `FRAUD_SCORER_PORT` (3001). Their output goes to
+`$FRAUD_VAR_DIR/logs/` (dagster.log, scorer.log; bootstrap.log for the first start).
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ def run_loop(options: dict) -> None:
     from fraud_assets.live.profile import TRAINING_DAYS
     from fraud_assets.live.traffic import Player
     from fraud_assets.live.watch import Watch
+    from fraud_assets.retraining_state import retraining_in_flight
     from fraud_core.commands.demo import demo_traffic
     from fraud_core.settings import get_settings
     from fraud_core.store import FeedbackStore
@@ -85,6 +86,10 @@ def run_loop(options: dict) -> None:
         say(f"code location reloaded in {reload_location(options['dagster_url']):.0f} s")
         with dg.DagsterInstance.get() as instance:
             watch = Watch(instance, store, started, say)
+            busy = retraining_in_flight(instance)
+            if busy:
+                say(f"retraining run {busy[:8]} (launched before the demo) is in flight: "
+                    "the sensors wait for it")  # fmt: skip
             try:
                 _follow(watch, player, client, options, say, t0)
             except KeyboardInterrupt:
