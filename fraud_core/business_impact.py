@@ -59,6 +59,9 @@ WEEK_COLUMNS = (
     "false_decline_usd",
     "drift",
 )
+PERCENT_COLUMNS = frozenset({"fpr", "fpr_estimate", "fpr_realized", "fpr_before", "fpr_after"})
+USD_COLUMNS = frozenset({"missed_fraud_usd", "false_decline_usd"})
+COUNT_COLUMNS = frozenset({"payments", "blocked", "legit_blocked"})
 
 
 def week_start(moment: Any) -> pd.Timestamp:
@@ -323,21 +326,30 @@ def chart_png(report: ImpactReport, path: Any) -> bytes:
     return data
 
 
-def _html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    def cell(value: Any) -> str:
-        if value is None:
-            return "–"
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if isinstance(value, float):
-            return f"{value:.2%}" if abs(value) < 1 else f"{value:,.0f}"
-        return html.escape(str(value))
+def format_cell(column: str, value: Any) -> str:
+    """A report cell formatted by what its column holds, never by the value's size."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if column in PERCENT_COLUMNS:
+        return f"{value:.2%}"
+    if column in USD_COLUMNS:
+        return f"{value:,.2f} USD"
+    if column in COUNT_COLUMNS:
+        return f"{value:,.0f}"
+    return str(value)
 
+
+def _html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     if not rows:
         return "<p><em>none</em></p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
+        "<tr>"
+        + "".join(f"<td>{html.escape(format_cell(c, r.get(c)))}</td>" for c in columns)
+        + "</tr>"
+        for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

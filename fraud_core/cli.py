@@ -21,6 +21,7 @@ COMMANDS = {
     "rollback": "fraud_core.commands.rollback:rollback",
     "labels": "fraud_core.commands.labels:labels",
     "demo": "fraud_core.commands.demo:demo",
+    "audit": "fraud_core.commands.audit:audit",
 }
 """Command name -> "module:attribute" of its click command or group."""
 

@@ -5,6 +5,10 @@ Aliases are the single source of truth for deployment (DESIGN.md section 4): `ch
 rollback target. Every alias move is appended to the store's `audit_log` before it is applied
 and recorded on the version as the `last_alias_move` tag.
 
+Moves are serialized by a lock in the store's database (`REGISTRY_LOCK`) and state the versions
+they expect to replace (read when the move was planned, or given by the caller): a move planned
+on a state that changed before it took the lock is refused (`StaleMove`) and the refusal audited.
+
 Everything goes through one `MlflowClient` built from explicit URIs: no global MLflow state
 (no `set_tracking_uri`, no active run), so a Dagster run that also uses dagster-mlflow's fluent
 API, or a scorer polling the registry, is never disturbed. mlflow is imported lazily.
@@ -15,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from numbers import Integral
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -47,6 +52,7 @@ CANARY_TAG = "canary_traffic_percent"
 METRIC_TAG_PREFIX = "metric."
 FEATURE_SPEC_FILE = "feature_spec.json"
 MODEL_ARTIFACT_NAME = "model"
+REGISTRY_LOCK = "fraud-registry-moves"
 
 
 class RegistryError(RuntimeError):
@@ -59,6 +65,10 @@ class UnknownVersion(RegistryError, LookupError):
 
 class UnknownAlias(RegistryError, ValueError):
     """Not one of the deployment aliases of DESIGN.md."""
+
+
+class StaleMove(RegistryError):
+    """The registry moved since the move was planned: refused (and audited), nothing changed."""
 
 
 @dataclass(frozen=True)
@@ -157,10 +167,19 @@ class ModelRegistry:
         client = self.client
         own_run = run_id is None
         if own_run:
-            run_id = client.create_run(self._experiment_id()).info.run_id
+            run_info = client.create_run(self._experiment_id()).info
+            run_id, experiment_id = run_info.run_id, run_info.experiment_id
+        else:
+            experiment_id = client.get_run(run_id).info.experiment_id
         try:
             info = self._log_and_register(
-                model, feature_spec, metrics, params or {}, tags or {}, run_id, training_window
+                model,
+                feature_spec,
+                metrics,
+                params or {},
+                tags or {},
+                (experiment_id, run_id),
+                training_window,
             )
         except BaseException:
             if own_run:
@@ -177,7 +196,7 @@ class ModelRegistry:
         metrics: Mapping[str, float],
         params: Mapping[str, Any],
         tags: Mapping[str, Any],
-        run_id: str,
+        run: tuple[str, str],
         training_window: Mapping[str, Any] | None,
     ) -> ModelVersionInfo:
         # mlflow.xgboost.log_model is fluent: it resolves the *global* tracking URI and active
@@ -187,9 +206,12 @@ class ModelRegistry:
         import mlflow.xgboost
         from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric, Param, RunTag
         from mlflow.models import Model
+        from mlflow.pyfunc import FLAVOR_NAME as PYFUNC
+
+        from fraud_core import pyfunc_model
 
         client = self.client
-        experiment_id = client.get_run(run_id).info.experiment_id
+        experiment_id, run_id = run
         str_params = {k: str(v) for k, v in params.items()}
         str_tags = {k: str(v) for k, v in tags.items()}
         logged = client.create_logged_model(
@@ -203,22 +225,28 @@ class ModelRegistry:
         client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
         with TemporaryDirectory() as tmp:
             path = Path(tmp, MODEL_ARTIFACT_NAME)
+            mlflow_model = Model(
+                artifact_path=logged.artifact_location,
+                model_uuid=logged.model_id,
+                run_id=run_id,
+                model_id=logged.model_id,
+            )
             mlflow.xgboost.save_model(
                 model,
                 str(path),
-                mlflow_model=Model(
-                    artifact_path=logged.artifact_location,
-                    model_uuid=logged.model_id,
-                    run_id=run_id,
-                    model_id=logged.model_id,
-                ),
-                signature=_signature(spec),
-                input_example=_input_example(spec),
+                mlflow_model=mlflow_model,
+                signature=_signature(),
+                input_example=pyfunc_model.input_example(),
                 # Explicit: inferring requirements spawns a subprocess (~30 s instead of ~2 s).
-                pip_requirements=_pip_requirements(),
+                pip_requirements=list(pip_requirements()),
                 metadata={"feature_spec_version": spec.version},
             )
             (path / FEATURE_SPEC_FILE).write_text(json.dumps(spec.to_dict(), indent=1))
+            # pyfunc: raw transactions in, probabilities out (the xgboost flavour stays for us).
+            mlflow_model.flavors[PYFUNC].update(
+                loader_module=pyfunc_model.__name__, code=pyfunc_model.bundle_code(path)
+            )
+            mlflow_model.save(str(path / "MLmodel"))
             client.log_model_artifacts(logged.model_id, str(path))
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
 
@@ -429,6 +457,7 @@ class ModelRegistry:
             reason=reason,
             details={CANARY_TAG: {"from": current_percent, "to": percent}},
             canary_percent=percent,
+            expected={CANARY_TAG: str(current_percent)},
         )
         return self.get_version(info.version)
 
@@ -439,11 +468,13 @@ class ModelRegistry:
         actor: str,
         reason: str,
         details: Mapping[str, Any] | None = None,
+        expect_champion: str | None = None,
     ) -> ModelVersionInfo:
         """Make `version` the champion; the old champion becomes `previous`.
 
         `challenger`/`canary` are cleared if they point at `version`. Promoting the current
-        champion is a no-op.
+        champion is a no-op. `expect_champion`: refuse (StaleMove) unless that version is
+        still the champion when the move is made.
         """
         info = self._movable(version)
         current = self.aliases()
@@ -466,6 +497,7 @@ class ModelRegistry:
             reason=reason,
             details=details,
             canary_percent=0 if current.get(CANARY) == info.version else None,
+            expected=None if expect_champion is None else {CHAMPION: str(expect_champion)},
         )
         return self.get_version(info.version)
 
@@ -504,6 +536,12 @@ class ModelRegistry:
     def _subject(self, version: int | str) -> str:
         return f"{self.model_name}/{version}"
 
+    def _state(self) -> dict[str, str]:
+        """Alias -> version, and the canary share under CANARY_TAG, as the registry says now."""
+        state = self.aliases()
+        state[CANARY_TAG] = str(self.canary_percent())
+        return state
+
     def _move(
         self,
         action: str,
@@ -514,11 +552,14 @@ class ModelRegistry:
         reason: str,
         details: Mapping[str, Any] | None = None,
         canary_percent: int | None = None,
+        expected: Mapping[str, str | None] | None = None,
     ) -> None:
-        """Audit, then apply alias moves (alias, from, to); a failed apply is audited too.
+        """Under the registry lock: check that each move's `from` (and `expected`) still holds,
+        audit, then apply the moves (alias, from, to). A stale or failed move is audited too.
 
         Auditing first means no alias ever moves without an audit entry (the store being down
-        blocks the move).
+        blocks the move). On PostgreSQL each entry commits at once; on SQLite, whose lock is
+        the write transaction, the entries commit when the lock is released.
         """
         if self.store is None:
             raise RegistryError(
@@ -535,32 +576,69 @@ class ModelRegistry:
             "moves": [{"alias": a, "from": old, "to": new} for a, old, new in moves],
             "metrics": dict(info.metrics),
         }
-        audit_id = self.store.append_audit(actor, action, subject, reason, audit_details)
+        expect = {**{alias: old for alias, old, _new in moves}, **(expected or {})}
+        error: Exception | None = None
+        with self.store.lock(REGISTRY_LOCK) as held:
+            state = self._state()
+            stale = {k: (v, state.get(k)) for k, v in expect.items() if state.get(k) != v}
+            if stale:
+                error = StaleMove(f"{action} of {subject} refused: {_describe(stale)}")
+                self.store.append_audit(
+                    actor,
+                    f"{action}.refused",
+                    subject,
+                    str(error),
+                    {**audit_details, "requested_reason": reason, "stale": _stale_json(stale)},
+                    held=held,
+                )
+            else:
+                audit_id = self.store.append_audit(
+                    actor, action, subject, reason, audit_details, held=held
+                )
+                try:
+                    self._apply(action, info, moves, audit_id, actor, reason, canary_percent)
+                except Exception as err:  # audited, then raised once the lock is released
+                    self.store.append_audit(
+                        actor,
+                        f"{action}.failed",
+                        subject,
+                        f"{type(err).__name__}: {err}",
+                        {"audit_id": audit_id},
+                        held=held,
+                    )
+                    error = err
+        if error is not None:
+            raise error
+
+    def _apply(
+        self,
+        action: str,
+        info: ModelVersionInfo,
+        moves: list[tuple[str, str | None, str | None]],
+        audit_id: int,
+        actor: str,
+        reason: str,
+        canary_percent: int | None,
+    ) -> None:
         client = self.client
-        try:
-            if canary_percent is not None:
-                client.set_registered_model_tag(self.model_name, CANARY_TAG, str(canary_percent))
-            for alias, _old, new in moves:
-                if new is None:
-                    client.delete_registered_model_alias(self.model_name, alias)
-                else:
-                    client.set_registered_model_alias(self.model_name, alias, new)
-            record = {"audit_id": audit_id, "action": action, "actor": actor, "reason": reason}
-            record["at"] = clock.now().isoformat(timespec="seconds")
-            touched = {v for _a, old, new in moves for v in (old, new) if v is not None}
-            for version in sorted(touched | {info.version}, key=int):
-                mine = [m for m in audit_details["moves"] if version in (m["from"], m["to"])]
-                tag = json.dumps({**record, "moves": mine})
-                client.set_model_version_tag(self.model_name, version, "last_alias_move", tag)
-        except Exception as err:
-            self.store.append_audit(
-                actor,
-                f"{action}.failed",
-                subject,
-                f"{type(err).__name__}: {err}",
-                {"audit_id": audit_id},
-            )
-            raise
+        if canary_percent is not None:
+            client.set_registered_model_tag(self.model_name, CANARY_TAG, str(canary_percent))
+        for alias, _old, new in moves:
+            if new is None:
+                client.delete_registered_model_alias(self.model_name, alias)
+            else:
+                client.set_registered_model_alias(self.model_name, alias, new)
+        record = {"audit_id": audit_id, "action": action, "actor": actor, "reason": reason}
+        record["at"] = clock.now().isoformat(timespec="seconds")
+        touched = {v for _a, old, new in moves for v in (old, new) if v is not None}
+        for version in sorted(touched | {info.version}, key=int):
+            mine = [
+                {"alias": a, "from": old, "to": new}
+                for a, old, new in moves
+                if version in (old, new)
+            ]
+            tag = json.dumps({**record, "moves": mine})
+            client.set_model_version_tag(self.model_name, version, "last_alias_move", tag)
 
     # ---- loading for serving -----------------------------------------------------------------
 
@@ -616,34 +694,70 @@ class ModelRegistry:
         return None if version is None else self.load(version)
 
 
-def _signature(spec: FeatureSpec):
+def _describe(stale: Mapping[str, tuple[str | None, str | None]]) -> str:
+    parts = []
+    for key, (wanted, found) in stale.items():
+        if key == CANARY_TAG:
+            parts.append(f"canary share is {found}%, expected {wanted}%")
+        else:
+            parts.append(f"{key} is {found or 'unset'}, expected {wanted or 'unset'}")
+    return "; ".join(parts) + " (the registry moved since this move was planned: re-read, retry)"
+
+
+def _stale_json(stale: Mapping[str, tuple[str | None, str | None]]) -> dict[str, Any]:
+    return {key: {"expected": wanted, "found": found} for key, (wanted, found) in stale.items()}
+
+
+def _signature():
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
 
-    # Outputs as MLflow's pyfunc flavour returns them for a classifier: class labels. The
-    # platform itself scores with LoadedModel.predict (probabilities).
-    return ModelSignature(
-        inputs=Schema([ColSpec("float", name) for name in spec.names]),
-        outputs=Schema([ColSpec("long")]),
-    )
+    from fraud_core.pyfunc_model import INPUT_COLUMNS
 
-
-def _input_example(spec: FeatureSpec):
-    import pandas as pd
-
-    return pd.DataFrame([[0.0] * len(spec.names)], columns=list(spec.names), dtype=spec.dtype)
-
-
-def _pip_requirements() -> list[str]:
-    from importlib.metadata import version
-
-    import mlflow
-    import xgboost
-
-    return [
-        f"mlflow=={mlflow.__version__}",
-        f"xgboost=={xgboost.__version__}",
-        f"scikit-learn=={version('scikit-learn')}",
-        f"numpy=={version('numpy')}",
-        f"pandas=={version('pandas')}",
+    # What the pyfunc flavour takes and gives: raw transactions, fraud probabilities.
+    columns = [
+        ColSpec(AnyType() if kind == "any" else kind, name, required)
+        for name, kind, required in INPUT_COLUMNS
     ]
+    return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec("double")]))
+
+
+MODEL_IMPORTS = ("mlflow", "xgboost", "sklearn", "numpy", "pandas", "pydantic", "pycountry")
+"""What a logged model imports when loaded (either flavour), by import name."""
+
+
+@lru_cache(maxsize=1)
+def pip_requirements() -> tuple[str, ...]:
+    """`name==version` of the installed distribution providing each of MODEL_IMPORTS (e.g.
+    `xgboost-cpu` for `xgboost`), found in the distributions' RECORD files: the module's own
+    name first, then this project's declared dependencies (a full scan only as a last resort)."""
+    from importlib.metadata import PackageNotFoundError, distribution, requires
+
+    declared = [re.match(r"[A-Za-z0-9._-]+", r).group(0) for r in requires("fraud-mlops") or ()]
+    declared.sort(key=lambda name: not any(m in name for m in MODEL_IMPORTS))
+    pins: dict[str, str] = {}
+    for name in dict.fromkeys([*MODEL_IMPORTS, *declared]):
+        wanted = [m for m in MODEL_IMPORTS if m not in pins]
+        if not wanted:
+            break
+        try:
+            dist = distribution(name)
+        except PackageNotFoundError:
+            continue
+        record = "\n" + (dist.read_text("RECORD") or "")
+        for module in wanted:
+            if f"\n{module}/__init__.py," in record:
+                pins[module] = f"{dist.name}=={dist.version}"
+    for module in (m for m in MODEL_IMPORTS if m not in pins):
+        pins[module] = _scan_for(module)
+    return tuple(sorted(set(pins.values())))
+
+
+def _scan_for(module: str) -> str:
+    from importlib.metadata import packages_distributions, version
+
+    names = packages_distributions().get(module)
+    if not names:
+        raise RegistryError(f"no installed distribution provides {module!r}: cannot log a model")
+    return f"{names[0]}=={version(names[0])}"

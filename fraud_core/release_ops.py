@@ -176,13 +176,17 @@ def promote(
     actor: str,
     reason: str,
     details: Mapping[str, Any] | None = None,
+    expect_champion: str | None = None,
 ) -> dict[str, Any] | None:
     """Make `version` champion (old one `previous`, canary/challenger cleared) with every
-    stage's figures in the audit record; None if it already is champion."""
+    stage's figures in the audit record; None if it already is champion. `expect_champion`:
+    refused (StaleMove, audited) unless that version is the champion when the move is made."""
     if registry.aliases().get(CHAMPION) == version:
         return None
     stages = stage_history(registry, version)
     everything = {**(details or {}), "stages": stages}
-    registry.promote(version, actor=actor, reason=reason, details=everything)
+    registry.promote(
+        version, actor=actor, reason=reason, details=everything, expect_champion=expect_champion
+    )
     registry.set_version_tags(version, {STAGE_TAG: CHAMPION, STAGE_STARTED_TAG: _now()})
     return {"stages": stages, "aliases": registry.aliases()}

@@ -220,22 +220,34 @@ def evaluate(
     return HoldoutFigures(metrics=overall, segments=tuple(rows))
 
 
-def _floors(candidate: Mapping[str, float], policy: GatePolicy) -> list[str]:
+def _floors(
+    candidate: Mapping[str, float],
+    policy: GatePolicy,
+    champion: Mapping[str, float] | None = None,
+) -> list[str]:
+    """The absolute floors the candidate misses. With a champion, a floor that the champion
+    misses too on the same holdout is no reason when the candidate is at least as good there:
+    under drift both may fall below it, and refusing the better model keeps the worse one."""
     checks = [
-        ("recall", candidate["recall"] >= policy.floor_recall, f">= {policy.floor_recall}"),
-        (
-            "precision",
-            candidate["precision"] >= policy.floor_precision,
-            f">= {policy.floor_precision}",
-        ),
-        ("pr_auc", candidate["pr_auc"] >= policy.floor_pr_auc, f">= {policy.floor_pr_auc}"),
-        ("fpr", candidate["fpr"] <= policy.max_fpr, f"<= {policy.max_fpr}"),
+        ("recall", policy.floor_recall, True),
+        ("precision", policy.floor_precision, True),
+        ("pr_auc", policy.floor_pr_auc, True),
+        ("fpr", policy.max_fpr, False),
     ]
-    return [
-        f"{name} {candidate[name]:.4f} misses the floor {bound}"
-        for name, ok, bound in checks
-        if not ok
-    ]
+    reasons = []
+    for name, bound, at_least in checks:
+        value = candidate[name]
+        if (value >= bound) if at_least else (value <= bound):
+            continue
+        if champion is not None:
+            theirs = champion[name]
+            champion_misses = theirs < bound if at_least else theirs > bound
+            no_worse = value >= theirs if at_least else value <= theirs
+            if champion_misses and no_worse:
+                continue
+        sign = ">=" if at_least else "<="
+        reasons.append(f"{name} {value:.4f} misses the floor {sign} {bound}")
+    return reasons
 
 
 def _relative(
@@ -296,9 +308,10 @@ def _segment_regressions(
 def judge(
     candidate: HoldoutFigures, champion: HoldoutFigures | None, policy: GatePolicy
 ) -> GateDecision:
-    """The gate: absolute floors always; with a champion also F1 >= champion + gain, FPR not
-    worse, expected cost lower, and no segment regressing beyond tolerance."""
-    reasons = _floors(candidate.metrics, policy)
+    """The gate: absolute floors (those the champion misses too bind only as "no worse than
+    the champion"); with a champion also F1 >= champion + gain, FPR not worse, expected cost
+    lower, and no segment regressing beyond tolerance."""
+    reasons = _floors(candidate.metrics, policy, champion and champion.metrics)
     segment_table: list[dict[str, Any]] = []
     if champion is not None:
         reasons += _relative(candidate.metrics, champion.metrics, policy)

@@ -31,7 +31,13 @@ AUDIT_KINDS = {
 
 def _materializations(instance: dg.DagsterInstance, asset: str) -> list[tuple[datetime, dict]]:
     """(simulated time, plain metadata) of every materialization of `asset`, oldest first."""
-    records = instance.fetch_materializations(dg.AssetKey(asset), limit=100_000).records
+    records, cursor = [], None
+    while True:  # the instance serves at most 10,000 records a call
+        page = instance.fetch_materializations(dg.AssetKey(asset), limit=10_000, cursor=cursor)
+        records += page.records
+        if not page.has_more:
+            break
+        cursor = page.cursor
     out = []
     for record in records:
         meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}

@@ -39,15 +39,15 @@ def open_registry(db_url: str | None, tracking_uri: str | None) -> Iterator[Mode
     try:
         store = FeedbackStore(db_url or settings.db_url)
     except Exception as exc:  # noqa: BLE001 - any reason the store is unusable, on one line
-        raise click.ClickException(f"feedback store: {_first_line(exc)}") from None
+        raise click.ClickException(f"feedback store: {first_line(exc)}") from None
     try:
         yield ModelRegistry(tracking_uri or settings.mlflow_tracking_uri, store=store)
     except RegistryError as exc:
-        raise click.ClickException(_first_line(exc)) from None
+        raise click.ClickException(first_line(exc)) from None
     finally:
         store.close()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -151,7 +151,8 @@ class LabelEvent(Base):
 
 
 class AuditEntry(Base):
-    """Append-only record of decisions about models and policies (triggers refuse changes)."""
+    """Append-only record of decisions about models and policies (triggers refuse changes),
+    hash-chained entry to entry."""
 
     __tablename__ = "audit_log"
 
@@ -162,6 +163,7 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(128), index=True)
     reason: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(Json)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))  # see store/audit_chain.py
 
 
 class PolicyArm(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -13,9 +13,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fraud_core.jsonsafe import json_safe
 from fraud_core.settings import get_settings
-from fraud_core.store import bulk
+from fraud_core.store import audit_chain, bulk
 from fraud_core.store.db import IMMEDIATE, make_engine, upgrade
 from fraud_core.store.frames import read_frame
+from fraud_core.store.locks import HeldLock, advisory_key_sql, hold
 from fraud_core.store.models import (
     audit_log,
     label_events,
@@ -279,14 +280,43 @@ class FeedbackStore:
     # -- audit ------------------------------------------------------------------------------
 
     def append_audit(
-        self, actor: str, action: str, subject: str, reason: str, details: Mapping[str, Any]
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        reason: str,
+        details: Mapping[str, Any],
+        *,
+        held: HeldLock | None = None,
     ) -> int:
-        """Append one audit entry (timestamped now) and return its id. Entries never change."""
+        """Append one audit entry (timestamped now), chained to the previous one; returns its id.
+        Entries never change. Appends are serialized so that the chain never forks; while
+        holding a store lock, pass it as `held` (its connection writes the entry)."""
         details = json_safe(dict(details))  # no NaN/inf: JSONB refuses them
         row = dict(actor=actor, action=action, subject=subject, reason=reason, details=details)
         (record,) = _records(validate(audit_log, [row], defaults={"at": utcnow()}))
-        with self._write() as conn:
+        with held.write() if held is not None else self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(
+                    f"SELECT pg_advisory_xact_lock({advisory_key_sql('fraud-audit-chain')})"
+                )
+            a = audit_log.c
+            record["at"] = utcnow()  # taken in chain order
+            previous = conn.scalar(select(a.chain_hash).order_by(a.id.desc()).limit(1))
+            record["chain_hash"] = audit_chain.entry_hash(previous or audit_chain.GENESIS, record)
             return conn.execute(insert(audit_log).values(record)).inserted_primary_key[0]
+
+    def verify_audit_chain(self) -> audit_chain.ChainReport:
+        """Recompute the audit chain from the first entry; the report names the first bad one."""
+        a = audit_log.c
+        columns = (a.id, *(a[name] for name in audit_chain.HASHED), a.chain_hash)
+        with self.engine.connect() as conn:
+            rows = conn.execution_options(yield_per=1000).execute(select(*columns).order_by(a.id))
+            return audit_chain.verify(rows.mappings())
+
+    def lock(self, name: str) -> AbstractContextManager[HeldLock]:
+        """Hold the store-wide lock `name` (see `store/locks.py`) for the `with` block."""
+        return hold(self.engine, name)
 
     def audit_entries(
         self, subject: str | None = None, action: str | None = None, limit: int = 100

@@ -3,7 +3,7 @@ on one real Dagster instance: labels arrive by both paths, schedules and sensors
 runs with their triggers, every release goes gate -> shadow -> canary -> promotion, and the
 report is written.
 
-CI affords four drift weeks (the case study's ramp compressed into them, 400 payments a day);
+CI affords three drift weeks (the case study's ramp compressed into them, 400 payments a day);
 `fraudops replay --platform [--quick]` runs the six months (README: figures and time)."""
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One four-week replay (seed 0) shared by the tests of this module."""
+    """One three-week replay (seed 0) shared by the tests of this module."""
     import mlflow
 
     from fraud_assets.replay.run import replay_platform
     from fraud_assets.replay.world import ReplaySize
 
-    size = ReplaySize(tx_per_day=400, pre_drift_days=120, drift_days=28)
+    size = ReplaySize(tx_per_day=400, pre_drift_days=120, drift_days=21)
 
     folder = tmp_path_factory.mktemp("replay")
     saved = dict(os.environ)  # the replay points the environment at its own platform
@@ -42,7 +42,7 @@ def test_replay_measures_three_arms_on_the_same_world(replayed: dict) -> None:
     print(json.dumps({a: arms[a]["total"] for a in arms}, indent=1))
     for name in ("static", "platform", "oracle"):
         weekly = arms[name]["weekly"]
-        assert len(weekly) == 4 and sum(w["payments"] for w in weekly) == 28 * 400
+        assert len(weekly) == 3 and sum(w["payments"] for w in weekly) == 21 * 400
     static = [w["fpr"] for w in arms["static"]["weekly"]]
     assert static[-1] > static[0], "the drift must reach the static model"
     assert arms["oracle"]["total"]["cost_usd"] < arms["static"]["total"]["cost_usd"]

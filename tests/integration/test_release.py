@@ -146,6 +146,24 @@ def test_healthy_canary_walks_every_stage_then_is_promoted(release: Release) -> 
     assert release.tick("canary_health_sensor").skip_message == "no canary is serving"
 
 
+def test_a_promotion_racing_a_promotion_by_hand_is_refused(release: Release) -> None:
+    from fraud_core import release_ops
+
+    store, registry = release.platform.store, release.registry
+    release_ops.set_stage(registry, "2", 100, actor="test", reason="last stage")
+    store.insert_predictions(served("canary", "2", 250, 0.03))
+    request = release.step_request("canary_health_sensor")
+    assert request.job_name == "promotion"
+    registry.promote("3", actor="fraudops:alice", reason="by hand, meanwhile")
+
+    assert not release.run(request).success
+    assert registry.aliases()["champion"] == "3"
+    (refusal,) = store.audit_entries(action="promote.refused")
+    assert refusal["subject"] == "fraud-detector/2"
+    assert refusal["details"]["stale"]["champion"] == {"expected": "1", "found": "3"}
+    assert store.verify_audit_chain().intact
+
+
 def test_unhealthy_canary_is_rolled_back_and_never_released_again(release: Release) -> None:
     import dagster as dg
 

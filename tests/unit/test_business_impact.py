@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from fraud_core.business_impact import (
+    ImpactReport,
     build_report,
     chart_png,
+    format_cell,
     render_html,
     summary_markdown,
     week_start,
@@ -110,3 +112,25 @@ def test_no_data_yet(tmp_path) -> None:
     png = chart_png(report, tmp_path / "c.png")
     page = render_html(report, summary, png)
     assert "<strong>No data yet</strong>" in page and "data:image/png;base64," in page
+
+
+def test_cells_are_formatted_by_column_not_by_size() -> None:
+    assert format_cell("false_decline_usd", 0.4) == "0.40 USD"
+    assert format_cell("missed_fraud_usd", 12345.678) == "12,345.68 USD"
+    assert format_cell("fpr", 0.4) == "40.00%"
+    assert format_cell("fpr_after", 1.0) == "100.00%"
+    assert format_cell("legit_blocked", 0.4) == "0"
+    assert format_cell("payments", 1234) == "1,234"
+    assert format_cell("drift", False) == "no"
+    assert format_cell("fpr", None) == "–"
+    page = render_html(
+        ImpactReport(
+            as_of=MON,
+            weeks=[{"week": "2026-03-09", "fpr": 0.05, "false_decline_usd": 0.4}],
+            releases=[],
+            policy_version="p1",
+        ),
+        "summary",
+        b"",
+    )
+    assert "<td>0.40 USD</td>" in page and "<td>5.00%</td>" in page

@@ -14,6 +14,8 @@ class StageConfig(dg.Config):
 
     reason: str = "shadow evaluation passed"
     figures: str = "{}"
+    expect_champion: str = ""
+    """The champion when the sensor decided; a promotion is refused if it changed since."""
 
 
 @dg.asset(

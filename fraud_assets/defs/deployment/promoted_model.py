@@ -39,7 +39,13 @@ def promoted_model(
         config.reason,
         {"version": version, "percent": "champion", "figures": figures},
     )
-    done = release_ops.promote(facade, version, actor=actor(context), reason=config.reason)
+    done = release_ops.promote(
+        facade,
+        version,
+        actor=actor(context),
+        reason=config.reason,
+        expect_champion=config.expect_champion or None,
+    )
     stages = done["stages"] if done else release_ops.stage_history(facade, version)
     aliases = facade.aliases()
     info = facade.get_version(version)

@@ -108,7 +108,7 @@ def canary_health_sensor(
     release: ReleaseSettings,
     clock: Clock,
 ):
-    from fraud_core.registry import CANARY
+    from fraud_core.registry import CANARY, CHAMPION
     from fraud_core.release import evaluate_stage
     from fraud_core.release_data import ScorerCounters, stage_window
 
@@ -124,19 +124,27 @@ def canary_health_sensor(
     since, champion_since = stage_window(facade, version, percent, plan)
     stage_key = f"{version}:{percent}:{since.isoformat()}"
     cursor = json.loads(context.cursor) if context.cursor else {}
-    counters = _scorer_counters(release.scorer_url, version)
-    if counters is not None and cursor.get("stage") != stage_key:
-        cursor = {"stage": stage_key, "baseline": asdict(counters)}  # first tick of the stage
-        context.update_cursor(json.dumps(cursor))
-    baseline = ScorerCounters(**cursor["baseline"]) if cursor.get("baseline") else None
-    in_stage = counters.since(baseline) if counters is not None else None
+    declines = None
+    if release.prometheus_url:  # every replica, over the stage so far
+        elapsed = (clock.current() - since).total_seconds()
+        in_stage, declines = _replica_counters(release.prometheus_url, version, elapsed)
+    else:
+        counters = _scorer_counters(release.scorer_url, version)
+        if counters is not None and cursor.get("stage") != stage_key:
+            cursor = {"stage": stage_key, "baseline": asdict(counters)}  # first tick of stage
+            context.update_cursor(json.dumps(cursor))
+        baseline = ScorerCounters(**cursor["baseline"]) if cursor.get("baseline") else None
+        in_stage = counters.since(baseline) if counters is not None else None
     stage = (version, percent, plan.stage_size(percent))
     sample = _stage_sample(store.open(), in_stage, stage, (since, champion_since), clock)
     health = evaluate_stage(sample, plan)
     context.log.info(f"canary {version} at {percent}%: {health.summary}")
     if health.verdict == "wait":
         return dg.SkipReason(f"canary {version} at {percent}%: {health.summary}")
-    figures = json.dumps({**health.figures, "percent": percent}, default=str)
+    figures = {**health.figures, "percent": percent}
+    if declines is not None:
+        figures["prometheus_decline_rates"] = declines
+    figures = json.dumps(figures, default=str)
     reason = f"canary {version} at {percent}%: {health.summary}"
     if health.verdict == "rollback":
         job, run_key = "rollback", f"rollback:{stage_key}"
@@ -146,7 +154,10 @@ def canary_health_sensor(
         job = "promotion" if percent == plan.stages[-1] else "canary_stage"
         run_key = f"{job}:{stage_key}"
         op = "promoted_model" if job == "promotion" else "canary_release"
-        run_config = {"ops": {op: {"config": {"reason": reason, "figures": figures}}}}
+        config = {"reason": reason, "figures": figures}
+        if job == "promotion":  # a champion moved by hand meanwhile makes the promotion stale
+            config["expect_champion"] = facade.aliases().get(CHAMPION, "")
+        run_config = {"ops": {op: {"config": config}}}
     free = _free_key(context.instance, run_key)
     if free is None:
         return dg.SkipReason(f"a run for {run_key} ran or is running")
@@ -178,6 +189,21 @@ def _scorer_counters(url: str, version: str) -> "ScorerCounters | None":
     except httpx.HTTPError as error:
         log.warning("scorer metrics unavailable at %s: %s", url, error)
         return None
+
+
+def _replica_counters(url: str, version: str, elapsed: float):
+    """(canary counters, decline rate per variant) from Prometheus over the stage so far; (None,
+    None) when it is unreachable (the stage is then judged on the store's figures alone)."""
+    import httpx
+
+    from fraud_core.release_prometheus import canary_health
+
+    try:
+        health = canary_health(url, version, elapsed)
+    except (httpx.HTTPError, ValueError) as error:
+        log.warning("Prometheus unavailable at %s: %s", url, error)
+        return None, None
+    return health.canary, health.decline_rates
 
 
 def _stage_sample(store, scorer: "ScorerCounters | None", stage, windows, clock: Clock):

@@ -12,7 +12,9 @@
   set = that many, in every stage (tests and demos release in seconds with small ones, at the
   price of power: the recorded `detectable_increase_now` says how much);
 - FRAUD_STAGE_MIN_SECONDS (3600), FRAUD_SHADOW_MIN_SECONDS (72 h), FRAUD_CANARY_P99_SLO_SECONDS
-  (0.05), FRAUD_SCORER_URL (where the canary's errors and latency are read).
+  (0.05), FRAUD_SCORER_URL (a single scorer whose `/metrics` give the canary's errors and
+  latency), FRAUD_PROMETHEUS_URL (a Prometheus scraping every scorer replica: when set, it is
+  read instead, summed over replicas).
 """
 
 from __future__ import annotations
@@ -47,9 +49,13 @@ class ReleaseSettings(dg.ConfigurableResource):
     max_fpr: float = _DEFAULT.max_fpr
     scorer_url: str = ""
     """Base URL of a scorer whose `/metrics` give the canary's errors and latency (optional)."""
+    prometheus_url: str = ""
+    """Base URL of a Prometheus scraping every scorer replica; when set, used instead."""
 
     @classmethod
-    def from_plan(cls, plan: ReleasePlan, scorer_url: str = "") -> ReleaseSettings:
+    def from_plan(
+        cls, plan: ReleasePlan, scorer_url: str = "", prometheus_url: str = ""
+    ) -> ReleaseSettings:
         return cls(
             stages=",".join(map(str, plan.stages)),
             shadow_min_rows=plan.shadow_min_rows or 0,
@@ -66,6 +72,7 @@ class ReleaseSettings(dg.ConfigurableResource):
             p99_latency_slo_seconds=plan.p99_latency_slo_seconds,
             max_fpr=plan.max_fpr,
             scorer_url=scorer_url,
+            prometheus_url=prometheus_url,
         )
 
     def plan(self) -> ReleasePlan:
@@ -92,6 +99,10 @@ def release_resources() -> dg.Definitions:
     plan = plan_from_env()
     return dg.Definitions(
         resources={
-            "release": ReleaseSettings.from_plan(plan, os.environ.get("FRAUD_SCORER_URL", ""))
+            "release": ReleaseSettings.from_plan(
+                plan,
+                os.environ.get("FRAUD_SCORER_URL", ""),
+                os.environ.get("FRAUD_PROMETHEUS_URL", ""),
+            )
         }
     )

@@ -40,6 +40,7 @@ def business_impact(
         WEEK_COLUMNS,
         build_report,
         chart_png,
+        format_cell,
         render_html,
         summary_markdown,
         week_start,
@@ -92,9 +93,11 @@ def business_impact(
             "releases": len(report.releases),
             "summary": dg.MetadataValue.md(summary),
             "weekly": markdown_table(
-                [w for w in report.weeks if w["payments"] or w["fpr"] is not None], WEEK_COLUMNS
+                [w for w in report.weeks if w["payments"] or w["fpr"] is not None],
+                WEEK_COLUMNS,
+                format_cell,
             ),
-            "release_changes": markdown_table(report.releases, RELEASE_COLUMNS),
+            "release_changes": markdown_table(report.releases, RELEASE_COLUMNS, format_cell),
             "report_html": dg.MetadataValue.path(str(page)),
             "report_link": dg.MetadataValue.url(page.resolve().as_uri()),
             "chart": dg.MetadataValue.path(str(folder / f"{stem}.png")),

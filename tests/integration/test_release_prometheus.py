@@ -1,0 +1,145 @@
+"""Canary health from a real Prometheus (Debian's `prometheus`, started here on a free port)
+scraping two real scorer processes: counts are summed over both replicas."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fraud_core.release_prometheus import canary_health
+from fraud_core.store import FeedbackStore
+from tests.fixtures.scorer import (  # noqa: F401  (fixtures)
+    free_port,
+    registry_copy,
+    scorer_factory,
+    serving_models,
+    transaction,
+)
+
+ACTOR = {"actor": "test", "reason": "test"}
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path):
+    """Start a Prometheus on a free port; call it with the scrape targets (host:port). Without
+    the binary (Debian's `prometheus`, .ci/install-tools): skipped, failed in CI."""
+    if shutil.which("prometheus") is None:
+        reason = "prometheus not found: install Debian's prometheus package (.ci/install-tools)"
+        if os.environ.get("FRAUD_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{reason} (FRAUD_REQUIRE_TOOLS=1: tools are required)")
+        pytest.skip(reason)
+    started: list[subprocess.Popen] = []
+
+    def start(targets: list[str]) -> str:
+        port = free_port()
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+            "scrape_configs:\n"
+            f"  - job_name: fraud-scorer\n    static_configs: [{{targets: {targets}}}]\n"
+        )
+        log = (tmp_path / "prometheus.log").open("wb")
+        started.append(
+            subprocess.Popen(
+                [
+                    "prometheus",
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                ],  # fmt: skip
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError((tmp_path / "prometheus.log").read_text()[-2000:])
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _all_up(url: str, replicas: int) -> bool:
+    found = httpx.get(f"{url}/api/v1/query", params={"query": "sum(up)"}).json()
+    result = found["data"]["result"]
+    return bool(result) and float(result[0]["value"][1]) == replicas
+
+
+def _send(servers, start: int, count: int) -> Counter:
+    seen: Counter = Counter()
+    for i in range(start, start + count):
+        server = servers[i % len(servers)]
+        body = server.client.post("/score", json=transaction(i)).raise_for_status().json()
+        seen[(server.url, body["variant"], body["decision"], body["explored"])] += 1
+    return seen
+
+
+@pytest.mark.slow
+def test_canary_health_sums_every_replica(
+    serving_models,  # noqa: F811
+    scorer_factory,  # noqa: F811
+    prometheus,
+    tmp_path,
+):
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'fraud.db'}")
+    registry = registry_copy(serving_models, tmp_path / "registry", store)
+    registry.set_alias("champion", "1", **ACTOR)
+    registry.set_canary("2", 50, **ACTOR)
+    env = {"FRAUD_DB_URL": f"sqlite:///{tmp_path / 'fraud.db'}",
+           "MLFLOW_TRACKING_URI": registry.tracking_uri}  # fmt: skip
+    servers = [scorer_factory.start(env), scorer_factory.start(env)]
+    url = prometheus([s.url.removeprefix("http://") for s in servers])
+    deadline = time.monotonic() + 30
+    while not _all_up(url, 2):
+        assert time.monotonic() < deadline, "Prometheus never scraped both scorers"
+        time.sleep(0.5)
+    _send(servers, 0, 60)  # creates every series; counts before a series' first scrape are
+    time.sleep(3)  # invisible to increase(), so the measured traffic comes after a scrape
+    seen = _send(servers, 1000, 400)
+
+    canary = {s.url: sum(n for (u, v, *_), n in seen.items() if u == s.url and v == "canary")
+              for s in servers}  # fmt: skip
+    assert min(canary.values()) > 50  # both replicas served the canary
+    expected = sum(canary.values())
+    deadline = time.monotonic() + 30
+    while (health := canary_health(url, "2", 120)).canary.requests < expected:
+        assert time.monotonic() < deadline, f"{health} vs {expected} canary requests sent"
+        time.sleep(1)
+
+    # increase() extrapolates a little past the samples: within a few percent, never just one
+    # replica's share.
+    assert health.canary.requests == pytest.approx(expected, rel=0.15)
+    assert health.canary.requests > max(canary.values()) * 1.5
+    assert health.canary.errors == 0
+    assert 0 < health.canary.p99() <= 1.0
+    for variant in ("champion", "canary"):
+        mine = {k: n for k, n in seen.items() if k[1] == variant}
+        blocked = sum(n for (_, _, decision, _), n in mine.items() if decision == "block")
+        assert health.decline_rates[variant] == pytest.approx(
+            blocked / sum(mine.values()), abs=0.08
+        )
+    with pytest.raises(ValueError, match="model version"):
+        canary_health(url, '2"}', 60)
+    store.close()
+
+
+def test_an_unreachable_prometheus_leaves_the_stage_to_the_store():
+    from fraud_assets.defs.deployment.sensors import _replica_counters
+
+    assert _replica_counters(f"http://127.0.0.1:{free_port()}", "2", 60) == (None, None)

@@ -1,0 +1,36 @@
+"""`fraud_core.training.judge`: the validation gate's rules on given holdout figures."""
+
+from __future__ import annotations
+
+from fraud_core.training import GatePolicy, HoldoutFigures, judge
+
+CHAMPION = {"f1": 0.43, "precision": 0.43, "recall": 0.43, "fpr": 0.0011, "pr_auc": 0.50,
+            "expected_cost_usd": 1342.0, "decline_rate": 0.0019}  # fmt: skip
+
+
+def figures(**changes: float) -> HoldoutFigures:
+    return HoldoutFigures(metrics={**CHAMPION, **changes})
+
+
+def test_a_floor_the_champion_misses_too_does_not_keep_the_worse_model() -> None:
+    """Seen in the replay under drift: a candidate better on every figure was refused for the
+    recall floor, which the champion it would replace missed as well on the same holdout."""
+    better = figures(f1=0.60, precision=1.0, fpr=0.0, pr_auc=0.56, expected_cost_usd=1266.0)
+    decision = judge(better, figures(), GatePolicy())
+    assert decision.passed, decision.reasons
+
+
+def test_floors_still_bind_a_first_model_and_a_candidate_worse_than_a_failing_champion() -> None:
+    first = judge(figures(), None, GatePolicy())
+    assert not first.passed and "recall 0.4300 misses the floor >= 0.5" in first.reasons
+    worse = figures(f1=0.60, recall=0.40, expected_cost_usd=1200.0)
+    decision = judge(worse, figures(), GatePolicy())
+    assert decision.reasons == ("recall 0.4000 misses the floor >= 0.5",)
+
+
+def test_a_champion_above_the_floor_keeps_it_binding() -> None:
+    champion = figures(recall=0.60, f1=0.50)
+    decision = judge(figures(recall=0.45, f1=0.60, expected_cost_usd=1.0), champion, GatePolicy())
+    assert decision.reasons == ("recall 0.4500 misses the floor >= 0.5",)
+    high_fpr = judge(figures(fpr=0.06, f1=0.6, expected_cost_usd=1.0), champion, GatePolicy())
+    assert any("fpr 0.0600 misses the floor <= 0.05" in r for r in high_fpr.reasons)
