@@ -32,5 +32,10 @@ def sensor_interval(default: int) -> int:
 
 
 def monitoring_cron() -> str:
-    """`FRAUD_MONITORING_CRON` when set, else every 6 hours."""
-    return os.environ.get(MONITORING_CRON_ENV, "").strip() or MONITORING_CRON
+    """`FRAUD_MONITORING_CRON` when set, else every 6 hours; ValueError names a bad one."""
+    from dagster._utils.schedules import is_valid_cron_string
+
+    cron = os.environ.get(MONITORING_CRON_ENV, "").strip() or MONITORING_CRON
+    if not is_valid_cron_string(cron):
+        raise ValueError(f"{MONITORING_CRON_ENV}={cron!r} is not a cron expression")
+    return cron
