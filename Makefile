@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 export PATH := $(dir $(UV)):$(PATH)  # `bentoml build` (and its test) calls uv by name
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench audit-ui install uv clean
+.PHONY: demo run test lint format bench audit-ui install uv clean
 
 uv:  # a machine without uv gets it from PyPI into .tools/ (no user or system site needed)
 	@[ -x "$(UV)" ] || python3 -m pip install --quiet --target $(CURDIR)/.tools uv
@@ -17,6 +17,9 @@ install: uv
 
 run: install
 	@$(UV) run python -m fraud_assets.platform
+
+demo: install  # against a running `make run` (same FRAUD_API_KEY): the whole loop, live
+	@$(UV) run fraudops demo --loop
 
 test: install lint
 	$(UV) run pytest --timeout=900 $(PYTEST_ARGS)

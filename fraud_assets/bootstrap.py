@@ -10,10 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fraud_assets.quiet import log_dir, to_log
+
 if TYPE_CHECKING:
     from fraud_core.registry import ModelRegistry
 
 TRIGGER = "bootstrap"
+MONITORING_ASSETS = (
+    "reference_profile",
+    "drift_report",
+    "model_performance",
+    "performance_estimate",
+)
 
 
 class BootstrapError(RuntimeError):
@@ -56,6 +64,43 @@ def train_first_champion(registry: ModelRegistry) -> str:
         raise BootstrapError(f"retraining run {result.run_id} did not promote a model: {detail}")
 
 
+def needs_monitoring() -> bool:
+    """Whether a monitoring asset was never materialized on the instance of DAGSTER_HOME."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        return any(
+            instance.get_latest_materialization_event(dg.AssetKey(a)) is None
+            for a in MONITORING_ASSETS
+        )
+
+
+def first_monitoring() -> str:
+    """Run the `monitoring` job once (so status and the scorer's gauges show figures from the
+    start, not "no data"); a one-line summary of what it found."""
+    import dagster as dg
+
+    from fraud_assets.definitions import defs
+    from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG, latest_metadata
+
+    with dg.DagsterInstance.get() as instance:
+        result = (
+            defs()
+            .resolve_job_def("monitoring")
+            .execute_in_process(
+                instance=instance,
+                tags={TRIGGER_TAG: TRIGGER, REASON_TAG: "first figures of a new platform"},
+                raise_on_error=False,
+            )
+        )
+        if not result.success:
+            failure = next((e for e in result.all_events if e.is_step_failure), None)
+            detail = failure.step_failure_data.error.message.strip() if failure else "failed"
+            raise BootstrapError(f"monitoring run {result.run_id}: {detail}")
+        drift = latest_metadata(instance, "drift_report")
+    return f"monitoring run {result.run_id[:8]}: {drift.get('reason', 'done')}"
+
+
 def bootstrap(
     *, days: int = 150, tx_per_day: int = 3000, seed: int = 0, echo: Callable[[str], None] = print
 ) -> str:
@@ -73,12 +118,22 @@ def bootstrap(
             seed_pre_drift_history(settings.db_url, days, tx_per_day, seed)
         else:
             echo(f"bootstrap: store holds {store.count_predictions():,} predictions: not seeding")
-        registry = ModelRegistry(settings.mlflow_tracking_uri, store, settings.model_name)
-        champion = registry.version_for(CHAMPION)
+        log = log_dir() / "bootstrap.log"
+        echo(f"bootstrap: full logs in {log}")
+        with to_log(log):  # MLflow's migrations and INFO lines
+            registry = ModelRegistry(settings.mlflow_tracking_uri, store, settings.model_name)
+            champion = registry.version_for(CHAMPION)
         if champion is not None:
-            echo(f"bootstrap: champion is version {champion.version}: nothing to train")
-            return champion.version
-        echo("bootstrap: no champion: running the retraining job (train, gate, promote) ...")
-        version = train_first_champion(registry)
-        echo(f"bootstrap: version {version} promoted to champion")
+            version = champion.version
+            echo(f"bootstrap: champion is version {version}: nothing to train")
+        else:
+            echo("bootstrap: no champion: running the retraining job (train, gate, promote) ...")
+            with to_log(log):
+                version = train_first_champion(registry)
+            echo(f"bootstrap: version {version} promoted to champion")
+        if needs_monitoring():
+            echo("bootstrap: first monitoring run (reference, drift, performance, estimate) ...")
+            with to_log(log):
+                summary = first_monitoring()
+            echo(f"bootstrap: {summary}")
         return version

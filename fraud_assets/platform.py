@@ -7,6 +7,8 @@ the first champion through the retraining job (`fraudops bootstrap`). Then start
 `dagster dev` (port 3000, sensors and schedules running) and `bentoml serve` (port 3001),
 prints where each is, and on Ctrl-C (or SIGTERM) stops both, each with its whole process group.
 If either exits on its own, the other is stopped too and the exit code is non-zero.
+Ports: `FRAUD_DAGSTER_PORT` (3000), `FRAUD_SCORER_PORT` (3001). Their output goes to
+`$FRAUD_VAR_DIR/logs/` (dagster.log, scorer.log; bootstrap.log for the first start).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
-DAGSTER_PORT = 3000
-SCORER_PORT = 3001
+DAGSTER_PORT = int(os.environ.get("FRAUD_DAGSTER_PORT", "3000"))
+SCORER_PORT = int(os.environ.get("FRAUD_SCORER_PORT", "3001"))
 HOST = "127.0.0.1"
 SCORER_TARGET = "fraud_serving.service:FraudScorer"
 READY_TIMEOUT_S = 180.0
@@ -37,9 +39,16 @@ class Service:
     ready_url: str
     show: str
     process: subprocess.Popen | None = None
+    log: Path | None = None
 
     def start(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(self.command, env=env, start_new_session=True)
+        """Start in its own process group, its output appended to `log`."""
+        out = open(self.log, "ab") if self.log else None  # noqa: SIM115 (the child keeps it)
+        self.process = subprocess.Popen(
+            self.command, env=env, start_new_session=True, stdout=out, stderr=out
+        )
+        if out is not None:
+            out.close()
 
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
@@ -50,11 +59,20 @@ class Service:
             return
         group = os.getpgid(self.process.pid)
         os.killpg(group, signal.SIGTERM)
-        try:
-            self.process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline and _group_alive(group):  # children too
+            time.sleep(0.2)
+        if _group_alive(group):
             os.killpg(group, signal.SIGKILL)
-            self.process.wait()
+        self.process.wait()
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def platform_env() -> dict[str, str]:
@@ -65,12 +83,21 @@ def platform_env() -> dict[str, str]:
     env.setdefault("BENTOML_DO_NOT_TRACK", "true")
     env.setdefault("BENTOML_HOME", str(Path(env.get("FRAUD_VAR_DIR", "var"), "bentoml").resolve()))
     env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    env.setdefault("FRAUD_SCORER_URL", f"http://{HOST}:{SCORER_PORT}")  # canary health
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    # the local platform explores like the replay's recommended settings: without logged
+    # approvals of would-block payments, a retrained model can neither learn nor be judged on
+    # the customers the champion blocks (deploy/ and the scorer's own default: off)
+    env.setdefault("FRAUD_EXPLORATION_RATE", "0.05")
+    env.setdefault("FRAUD_EXPLORATION_MAX_AMOUNT_USD", "1000")
     return env
 
 
 def services() -> list[Service]:
+    from fraud_assets.quiet import log_dir
+
     python = sys.executable
-    return [
+    running = [
         Service(
             "Dagster",
             [python, *f"-m dagster dev -w workspace.yaml -h {HOST} -p {DAGSTER_PORT}".split()],
@@ -87,6 +114,9 @@ def services() -> list[Service]:
             f"Scorer          http://{HOST}:{SCORER_PORT}  (POST /score, /metrics, /docs)",
         ),
     ]
+    for service in running:
+        service.log = log_dir() / f"{service.name.lower()}.log"
+    return running
 
 
 def _ready(url: str) -> bool:
@@ -112,6 +142,9 @@ def wait_ready(running: list[Service], stopping: Callable[[], bool]) -> None:
 
 
 def run() -> int:
+    import warnings
+
+    warnings.simplefilter("ignore")  # library warnings belong in the logs, not on screen
     env = platform_env()
     os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "DO_NOT_TRACK")})
     from fraud_assets.bootstrap import BootstrapError, bootstrap
@@ -136,7 +169,8 @@ def run() -> int:
     try:
         for service in running:
             service.start(env)
-        print("starting Dagster and the scorer ...", flush=True)
+        logs = ", ".join(str(s.log) for s in running)
+        print(f"starting Dagster and the scorer (their logs: {logs}) ...", flush=True)
         wait_ready(running, lambda: stopping)
         if not stopping:
             print("platform up; Ctrl-C stops both", flush=True)

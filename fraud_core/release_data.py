@@ -83,22 +83,40 @@ def stage_window(registry: ModelRegistry, version: str, percent: int, plan: Rele
 
 
 def canary_fpr(store: FeedbackStore, since: datetime, version: str) -> tuple[float | None, int]:
-    """Share of legit-labelled canary predictions that were blocked, and how many there are."""
+    """Share of the canary's legitimate customers that it blocked, and how many labels back it.
+
+    Numerator: blocked canary predictions labelled legit (disputes). Denominator: those plus
+    the approved canary predictions with no fraud report (provisionally legit: within a stage
+    no approved payment matures, and leaving them out made every dispute a 100 % FPR). None
+    until some blocked prediction is labelled legit."""
     p, le = predictions.c, label_events.c
-    legit = (
+    fraud = (
         select(le.transaction_id)
         .group_by(le.transaction_id)
-        .having(func.sum(case((le.label == "fraud", 1), else_=0)) == 0)
+        .having(func.sum(case((le.label == "fraud", 1), else_=0)) > 0)
         .subquery()
     )
+    disputed = select(le.transaction_id).where(le.label == "legit").subquery()
+    blocked_legit = p.decision == "block"
     stmt = (
-        select(func.count(), func.sum(case((p.decision == "block", 1), else_=0)))
-        .select_from(predictions.join(legit, legit.c.transaction_id == p.transaction_id))
-        .where(p.scored_at >= to_utc(since), p.variant == "canary", p.model_version == version)
+        select(
+            func.sum(case((blocked_legit & p.transaction_id.in_(select(disputed)), 1), else_=0)),
+            func.sum(case((p.decision != "block", 1), else_=0)),
+        )
+        .select_from(predictions)
+        .where(
+            p.scored_at >= to_utc(since),
+            p.variant == "canary",
+            p.model_version == version,
+            p.transaction_id.not_in(select(fraud)),
+        )
     )
     with store.engine.connect() as conn:
-        n, blocked = conn.execute(stmt).one()
-    return (blocked / n if n else None), int(n)
+        blocked, approved = conn.execute(stmt).one()
+    blocked, approved = int(blocked or 0), int(approved or 0)
+    if not blocked:
+        return None, blocked
+    return blocked / (blocked + approved), blocked
 
 
 def shadow_frame(store: FeedbackStore, version: str, since: datetime) -> pd.DataFrame:

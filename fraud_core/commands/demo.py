@@ -79,6 +79,17 @@ def demo_traffic(phase: str, count: int, seed: int):
     return rows, world.oracle.loc[rows.index, "is_fraud"].to_numpy()
 
 
+def _loop_command():
+    """`--loop` lives above fraud_core (it drives Dagster): found through the entry point
+    `demo-loop` of the `fraudops.commands` group."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="fraudops.extensions", name="demo-loop")
+    if not found:
+        raise click.ClickException("--loop needs the fraud_assets package (the Dagster code)")
+    return next(iter(found)).load()
+
+
 def transaction_body(row: dict[str, Any], transaction_id: str) -> dict[str, Any]:
     """A simulated row as the JSON a payment platform sends, stamped now."""
     body = {k: (None if v != v else v) for k, v in row.items()}  # NaN -> None
@@ -138,10 +149,51 @@ def post_disputes(client, disputes: list[dict], headers: dict, tally: DemoTally)
 @click.option("--api-key", envvar="FRAUD_API_KEY", default=None,
               help="Bearer key for POST /feedback (env FRAUD_API_KEY); without it no "
               "disputes are fed back.")  # fmt: skip
-def demo(url: str, count: int, rate: float, phase: str, seed: int, api_key: str | None) -> None:
+@click.option("--loop", is_flag=True,
+              help="The whole loop, live, against a running `make run`: drifted traffic and "
+              "its outcomes under short demo intervals (printed) until the daemon promotes or "
+              "rolls back a retrained model. --count is then the traffic pool, --rate the "
+              "payments per second after the burst.")  # fmt: skip
+@click.option(
+    "--burst",
+    type=click.IntRange(0),
+    default=80_000,
+    show_default=True,
+    help="--loop: drifted payments played at once before the demo profile applies.",
+)
+@click.option(
+    "--dagster-url",
+    default="http://127.0.0.1:3000",
+    show_default=True,
+    help="--loop: the Dagster webserver (its code location is reloaded).",
+)
+@click.option(
+    "--min-labels",
+    type=click.IntRange(1),
+    default=2000,
+    show_default=True,
+    help="--loop: the label-volume trigger during the demo.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(60),
+    default=900,
+    show_default=True,
+    help="--loop: give up after this many seconds.",
+)
+def demo(url: str, count: int, rate: float, phase: str, seed: int, api_key: str | None,
+         loop: bool, burst: int, dagster_url: str, min_labels: int,
+         timeout: float) -> None:  # fmt: skip
     """Send COUNT simulated payments to a running scorer, as the payment platform would, and
-    post a verified dispute for every legitimate customer it blocks (as support would)."""
+    post a verified dispute for every legitimate customer it blocks (as support would).
+    With --loop: watch the platform retrain, gate, shadow, canary and promote, live."""
     import httpx
+
+    if loop:
+        options = dict(url=url, count=max(count, burst + 40_000), rate=rate, seed=seed,
+                       api_key=api_key, burst=burst, dagster_url=dagster_url.rstrip("/"),
+                       min_labels=min_labels, timeout=timeout)  # fmt: skip
+        return _loop_command()(options)
 
     url = url.rstrip("/")
     client = httpx.Client(base_url=url, timeout=10.0)

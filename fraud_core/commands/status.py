@@ -1,48 +1,162 @@
-"""`fraudops status`: who serves, what is being released, latest FPR and drift."""
+"""`fraudops status`: who serves, what is being released, the latest FPR and drift, the firing
+alert conditions, and the last Dagster runs with their triggers. Read-only and quick (no
+MLflow import, nothing created): a missing database is named instead."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import click
 
-from fraud_core.commands.release_options import open_registry, registry_options
+FPR_WARNING, FPR_CRITICAL = 0.12, 0.15  # deploy/prometheus/alerts.yml
+METRICS = (("FPR", "fpr"), ("FPR est.", "fpr_estimate"), ("drift", "drifted_share"))
 
 
 @click.command()
-@registry_options
-def status(db_url: str | None, tracking_uri: str | None) -> None:
-    """Champion, canary and shadow versions, canary share and release stage, and the latest
-    FPR and drift figures of monitoring."""
-    from fraud_core.registry import CANARY, CHALLENGER, CHAMPION, PREVIOUS
-    from fraud_core.release import STAGE_STARTED_TAG
+@click.option("--db-url", default=None, help="Feedback store (default: FRAUD_DB_URL).")
+@click.option("--tracking-uri", default=None, help="MLflow registry (MLFLOW_TRACKING_URI).")
+@click.option("--dagster-url", default="http://127.0.0.1:3000", show_default=True,
+              help="Dagster webserver, for the last runs.")  # fmt: skip
+def status(db_url: str | None, tracking_uri: str | None, dagster_url: str) -> None:
+    """Champion, canary and shadow versions, canary share and release stage, the latest FPR
+    and drift figures of monitoring, firing alert conditions, and the last runs."""
+    from fraud_core.commands.status_sources import Database, Missing, default_urls
+
+    default_store, default_registry = default_urls()
+    problems = []
+    try:
+        releasing = _registry(Database(tracking_uri or default_registry, "MLflow registry"))
+    except Missing as missing:
+        problems.append(str(missing))
+        releasing = False
+    if releasing:  # the release's test in words needs the registry facade (MLflow: slower)
+        _release(db_url, tracking_uri)
+    try:
+        _monitoring(Database(db_url or default_store, "feedback store"))
+    except Missing as missing:
+        problems.append(str(missing))
+    _runs(dagster_url)
+    for problem in problems:
+        click.echo(f"missing   {problem}")
+
+
+def _registry(db) -> bool:
+    """Prints who serves; whether a release is in progress."""
+    import os
+
+    from fraud_core.commands.status_sources import registry_state
+    from fraud_core.settings import MODEL_NAME
+
+    try:
+        state = registry_state(db, os.environ.get("FRAUD_MODEL_NAME") or MODEL_NAME)
+    except Exception as error:  # noqa: BLE001 (any driver's error, on one line)
+        click.echo(f"registry  unreadable: {_first_line(error)}")
+        return False
+    finally:
+        db.close()
+    aliases = state["aliases"]
+    releasing = "canary" in aliases or "challenger" in aliases
+    if not releasing:
+        click.echo("release   no release in progress")
+    for name, alias in (("champion", "champion"), ("canary", "canary"),
+                        ("shadow", "challenger"), ("previous", "previous")):  # fmt: skip
+        click.echo(f"{name:<9} {aliases.get(alias, '-')}")
+    percent = state["tags"].get("canary_traffic_percent", "0") if "canary" in aliases else "0"
+    click.echo(f"traffic   {percent}% to the canary")
+    stage = "stable"
+    if "canary" in aliases and percent != "0":
+        stage = f"canary {percent}%"
+    elif "challenger" in aliases:
+        stage = "shadow"
+    candidate = aliases.get("canary") or aliases.get("challenger")
+    since = (
+        state["stages"].get(candidate, {}).get("release_stage_started_at") if candidate else None
+    )
+    click.echo(f"stage     {stage}" + (f" (since {since})" if since else ""))
+    return releasing
+
+
+def _release(db_url: str | None, tracking_uri: str | None) -> None:
+    from fraud_core.commands.release_options import open_registry
     from fraud_core.release_data import describe_release
-    from fraud_core.release_ops import candidate, current_stage
 
     with open_registry(db_url, tracking_uri) as registry:
-        aliases = registry.aliases()
-        released = candidate(registry)
-        stage = current_stage(registry)
-        since = registry.get_version(released).tags.get(STAGE_STARTED_TAG) if released else None
-        metrics = registry.store.latest_metrics()
         click.echo(f"release   {describe_release(registry)}")
-    for name, alias in (("champion", CHAMPION), ("canary", CANARY), ("shadow", CHALLENGER),
-                        ("previous", PREVIOUS)):  # fmt: skip
-        click.echo(f"{name:<9} {aliases.get(alias, '-')}")
-    percent = registry.canary_percent() if CANARY in aliases else 0
-    click.echo(f"traffic   {percent}% to the canary")
-    click.echo(f"stage     {stage}" + (f" (since {since})" if since else ""))
-    for label, metric in (("FPR", "fpr"), ("FPR est.", "fpr_estimate"),
-                          ("drift", "drifted_share")):  # fmt: skip
-        click.echo(f"{label:<9} {_latest(metrics, metric)}")
 
 
-def _latest(metrics, metric: str) -> str:
-    """The champion's newest whole-traffic value of `metric`, with its window end."""
-    rows = metrics[metrics["metric"] == metric] if len(metrics) else metrics
-    if len(rows):
-        rows = rows[rows["segment"].isna() | (rows["segment"] == "all")]
-        rows = rows[rows["variant"].isna() | (rows["variant"] == "champion")]
-    if not len(rows):
+def _monitoring(db) -> None:
+    from fraud_core.commands.status_sources import drifted_features, latest_metrics
+
+    try:
+        metrics = latest_metrics(db, tuple(m for _, m in METRICS) + ("drift_detected",))
+        drifted = drifted_features(db)
+    except Exception as error:  # noqa: BLE001 (any driver's error, on one line)
+        click.echo(f"store     unreadable: {_first_line(error)}")
+        return
+    finally:
+        db.close()
+    for label, name in METRICS:
+        click.echo(f"{label:<9} {_figure(metrics.get(name))}")
+    alerts = _alerts(metrics, drifted)
+    click.echo("alerts    " + ("; ".join(alerts) if alerts else "none firing"))
+
+
+def _alerts(metrics: dict[str, Any], drifted: list[tuple[str, float]]) -> list[str]:
+    """The alert rules' conditions on the latest figures (deploy/prometheus/alerts.yml)."""
+    alerts = []
+    for label, name in (("FPR", "fpr"), ("FPR estimate", "fpr_estimate")):
+        value = (metrics.get(name) or {}).get("value")
+        if value is not None and value > FPR_CRITICAL:
+            alerts.append(f"CRITICAL {label} {value:.1%} > {FPR_CRITICAL:.0%}")
+        elif value is not None and value > FPR_WARNING:
+            alerts.append(f"WARNING {label} {value:.1%} > {FPR_WARNING:.0%}")
+    if drifted:
+        top = ", ".join(f"{f} {v:.2f}" for f, v in drifted[:4])
+        alerts.append(f"DRIFT {len(drifted)} features >= 0.1 ({top})")
+    elif (metrics.get("drift_detected") or {}).get("value"):
+        alerts.append("DRIFT detected by the latest drift report")
+    return alerts
+
+
+def _runs(dagster_url: str) -> None:
+    import httpx
+
+    from fraud_core.commands.status_sources import last_runs
+
+    try:
+        runs = last_runs(dagster_url)
+    except (httpx.HTTPError, KeyError, ValueError) as error:
+        click.echo(
+            f"runs      unknown: Dagster at {dagster_url} unreachable ({_first_line(error)})"
+        )
+        return
+    click.echo("runs      " + ("" if runs else "none yet"))
+    for run in runs:
+        tags = run["tags"]
+        trigger = tags.get("fraud/trigger") or (
+            f"sensor:{tags['dagster/sensor_name']}" if "dagster/sensor_name" in tags
+            else f"schedule:{tags['dagster/schedule_name']}" if "dagster/schedule_name" in tags
+            else "manual"
+        )  # fmt: skip
+        started = run.get("startTime")
+        when = datetime.fromtimestamp(started).strftime("%m-%d %H:%M:%S") if started else "queued"
+        reason = tags.get("fraud/reason", "")
+        click.echo(
+            f"  {when}  {run['jobName']:<13} {run['status'].lower():<8} {trigger}"
+            + (f": {reason[:90]}" if reason else "")
+        )
+
+
+def _figure(row: dict[str, Any] | None) -> str:
+    if row is None:
         return "no data"
-    row = rows.sort_values("computed_at").iloc[-1]
-    version = f"v{row['model_version']}, " if row["model_version"] else ""
-    return f"{row['value']:.4f} ({version}window to {row['window_end']:%Y-%m-%d %H:%M})"
+    version = f"v{row['model_version']}, " if row.get("model_version") else ""
+    end = row["window_end"]
+    end = end if isinstance(end, str) else end.strftime("%Y-%m-%d %H:%M")
+    return f"{row['value']:.4f} ({version}window to {str(end)[:16]})"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Connection, FromClause, case, func, insert, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fraud_core.jsonsafe import json_safe
 from fraud_core.settings import get_settings
 from fraud_core.store import audit_chain, bulk
 from fraud_core.store.db import IMMEDIATE, make_engine, upgrade
@@ -373,6 +374,7 @@ class FeedbackStore:
         """Append one audit entry (timestamped now), chained to the previous one; returns its id.
         Entries never change. Appends are serialized so that the chain never forks; while
         holding a store lock, pass it as `held` (its connection writes the entry)."""
+        details = json_safe(dict(details))  # no NaN/inf: JSONB refuses them
         row = dict(actor=actor, action=action, subject=subject, reason=reason, details=details)
         (record,) = _records(validate(audit_log, [row], defaults={"at": utcnow()}))
         with held.write() if held is not None else self._write() as conn:

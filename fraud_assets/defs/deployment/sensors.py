@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from fraud_assets.cadence import sensor_interval
 from fraud_assets.defs.deployment.jobs import (
     canary_stage_job,
     promotion_job,
@@ -51,7 +52,7 @@ def _request(sensor: str, job: str, run_key: str, reason: str, run_config: dict)
 @dg.sensor(
     name="shadow_ready_sensor",
     jobs=[release_start_job],
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=sensor_interval(60),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Once the challenger has shadowed enough traffic for long enough, judges it "
     "(shadow_evaluation) and opens the first canary stage.",
@@ -94,7 +95,7 @@ def shadow_ready_sensor(
 @dg.sensor(
     name="canary_health_sensor",
     jobs=[canary_stage_job, promotion_job, rollback_job],
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=sensor_interval(60),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Judges the current canary stage: rolls back on an unhealthy canary (evidence "
     "that it blocks more customers than the champion, errors, p99 latency, FPR), advances once "
@@ -116,6 +117,9 @@ def canary_health_sensor(
     percent = facade.canary_percent()
     if version is None or percent == 0:
         return dg.SkipReason("no canary is serving")
+    busy = _release_run_in_flight(context.instance)
+    if busy:  # its outcome (a new stage, a promotion) is not in the registry yet
+        return dg.SkipReason(f"release run {busy} is in flight")
     plan = release.plan()
     since, champion_since = stage_window(facade, version, percent, plan)
     stage_key = f"{version}:{percent}:{since.isoformat()}"
@@ -158,6 +162,17 @@ def canary_health_sensor(
     if free is None:
         return dg.SkipReason(f"a run for {run_key} ran or is running")
     return _request("canary_health_sensor", job, free, reason, run_config)
+
+
+def _release_run_in_flight(instance: dg.DagsterInstance) -> str | None:
+    """Id of a queued or running release run (stage, promotion, rollback), if any."""
+    from fraud_assets.retraining_state import IN_FLIGHT
+
+    for job in ("canary_stage", "promotion", "rollback", "release_start"):
+        runs = instance.get_runs(dg.RunsFilter(job_name=job, statuses=IN_FLIGHT), limit=1)
+        if runs:
+            return runs[0].run_id
+    return None
 
 
 def _scorer_counters(url: str, version: str) -> "ScorerCounters | None":

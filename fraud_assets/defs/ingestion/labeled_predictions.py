@@ -9,6 +9,7 @@ import dagster as dg
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
 from fraud_assets.tables import markdown_table
+from fraud_core.settings import env_number
 
 CONTEXT_COLUMNS = (
     "transaction_id", "event_time", "payment_method", "customer_country", "score", "threshold",
@@ -17,7 +18,8 @@ CONTEXT_COLUMNS = (
 
 
 class LabelWindow(dg.Config):
-    window_days: int = 90
+    window_days: int = int(env_number("FRAUD_TRAINING_DAYS", 90, 1))
+    """The training window (`FRAUD_TRAINING_DAYS`, 90): training_dataset needs no more."""
 
 
 @dg.asset(

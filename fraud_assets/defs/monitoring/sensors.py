@@ -4,6 +4,7 @@ import json
 
 import dagster as dg
 
+from fraud_assets.cadence import sensor_interval
 from fraud_assets.defs.training.jobs import retraining_job
 from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
 from fraud_assets.resources import Clock, RegistryResource
@@ -17,7 +18,7 @@ from fraud_assets.retraining_state import (
 @dg.sensor(
     name="drift_sensor",
     job=retraining_job,
-    minimum_interval_seconds=300,
+    minimum_interval_seconds=sensor_interval(300),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches retraining when the latest drift_report flags drift (dataset drift "
     "share or score PSI over its thresholds): at most once per champion version and day, "

@@ -5,6 +5,7 @@ from datetime import datetime
 
 import dagster as dg
 
+from fraud_assets.cadence import sensor_interval
 from fraud_assets.defs.training.jobs import retraining_job
 from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
 from fraud_assets.resources import (
@@ -24,7 +25,7 @@ from fraud_assets.retraining_state import (
 @dg.sensor(
     name="label_volume_sensor",
     job=retraining_job,
-    minimum_interval_seconds=300,
+    minimum_interval_seconds=sensor_interval(300),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches retraining when >= N labels (disputes, chargebacks, ticket exports) "
     "were reported since the last training; never while a retraining is queued or running "

@@ -7,11 +7,15 @@ import dagster as dg
 from fraud_assets.provenance import latest_metadata, provenance
 from fraud_assets.resources import LocalFolder
 from fraud_assets.tables import markdown_table
+from fraud_core.settings import env_number
 
 
 class TrainingWindow(dg.Config):
-    days: int = 90
-    label_maturity_days: float = 45.0
+    """Defaults from `FRAUD_TRAINING_DAYS` (90) and `FRAUD_LABEL_MATURITY_DAYS` (45) when the
+    definitions load (the demo shortens both: its traffic is labelled as soon as it is scored)."""
+
+    days: int = int(env_number("FRAUD_TRAINING_DAYS", 90, 1))
+    label_maturity_days: float = env_number("FRAUD_LABEL_MATURITY_DAYS", 45.0, 0)
     """An approved payment with no report after this long counts as legit for training; the
     window's last `label_maturity_days` days are left out (the chargeback median is ~5 weeks;
     waiting the full 120 days would leave no recent data)."""
