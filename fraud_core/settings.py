@@ -31,6 +31,17 @@ def env_number(name: str, default: float, low: float, high: float | None = None)
     return value
 
 
+def training_days() -> int:
+    """`FRAUD_TRAINING_DAYS` (90): the training window, read when a run starts."""
+    return int(env_number("FRAUD_TRAINING_DAYS", 90, 1))
+
+
+def label_maturity_days() -> float:
+    """`FRAUD_LABEL_MATURITY_DAYS` (45): after this long an unreported approval counts as
+    legit for training; read when a run starts."""
+    return env_number("FRAUD_LABEL_MATURITY_DAYS", 45.0, 0)
+
+
 def normalize_db_url(url: str) -> str:
     """Map bare PostgreSQL URLs to the psycopg 3 driver; leave everything else as is."""
     for prefix in ("postgresql://", "postgres://"):

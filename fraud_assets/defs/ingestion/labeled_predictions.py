@@ -9,7 +9,7 @@ import dagster as dg
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
 from fraud_assets.tables import markdown_table
-from fraud_core.settings import env_number
+from fraud_core.settings import training_days
 
 CONTEXT_COLUMNS = (
     "transaction_id", "event_time", "payment_method", "customer_country", "score", "threshold",
@@ -18,8 +18,9 @@ CONTEXT_COLUMNS = (
 
 
 class LabelWindow(dg.Config):
-    window_days: int = int(env_number("FRAUD_TRAINING_DAYS", 90, 1))
-    """The training window (`FRAUD_TRAINING_DAYS`, 90): training_dataset needs no more."""
+    window_days: int | None = None
+    """Unset: the training window (`FRAUD_TRAINING_DAYS`, 90, when the run starts):
+    training_dataset needs no more."""
 
 
 @dg.asset(
@@ -47,6 +48,7 @@ def labeled_predictions(
     from fraud_core.features import FEATURE_NAMES
 
     now = clock.current()
+    window_days = config.window_days or training_days()
     path = datasets.dir("labeled") / f"{now:%Y%m%dT%H%M%S}.parquet"
     tmp, writer, counts = path.with_suffix(".tmp"), None, []
     history, feedback = lake.open(), store.open()
@@ -70,7 +72,7 @@ def labeled_predictions(
             labeled.groupby("label").agg(rows=("label", "size"), weight=("weight", "sum"))
         )
 
-    for frame in history.frames(feedback, now - timedelta(days=config.window_days), now, **read):
+    for frame in history.frames(feedback, now - timedelta(days=window_days), now, **read):
         write(frame)  # one day at a time: memory stays that of a day
     if writer is None:
         write(history.frame(feedback, now, now, **read))
@@ -83,7 +85,7 @@ def labeled_predictions(
         metadata={
             **provenance(context),
             "as_of": now.isoformat(),
-            "window_days": config.window_days,
+            "window_days": window_days,
             "snapshot": dg.MetadataValue.path(str(path)),
             "dagster/row_count": rows,
             "label_states": markdown_table(

@@ -7,15 +7,15 @@ import dagster as dg
 from fraud_assets.provenance import latest_metadata, provenance
 from fraud_assets.resources import LocalFolder
 from fraud_assets.tables import markdown_table
-from fraud_core.settings import env_number
+from fraud_core.settings import label_maturity_days, training_days
 
 
 class TrainingWindow(dg.Config):
-    """Defaults from `FRAUD_TRAINING_DAYS` (90) and `FRAUD_LABEL_MATURITY_DAYS` (45) when the
-    definitions load (the demo shortens both: its traffic is labelled as soon as it is scored)."""
+    """Unset: `FRAUD_TRAINING_DAYS` (90) and `FRAUD_LABEL_MATURITY_DAYS` (45) when the run
+    starts (the demo shortens both: its traffic is labelled as soon as it is scored)."""
 
-    days: int = int(env_number("FRAUD_TRAINING_DAYS", 90, 1))
-    label_maturity_days: float = env_number("FRAUD_LABEL_MATURITY_DAYS", 45.0, 0)
+    days: int | None = None
+    label_maturity_days: float | None = None
     """An approved payment with no report after this long counts as legit for training; the
     window's last `label_maturity_days` days are left out (the chargeback median is ~5 weeks;
     waiting the full 120 days would leave no recent data)."""
@@ -37,14 +37,18 @@ def training_dataset(
 
     from fraud_core.training import training_rows, window_of
 
+    days = config.days or training_days()
+    maturity = (
+        label_maturity_days() if config.label_maturity_days is None else config.label_maturity_days
+    )
     upstream = latest_metadata(context.instance, "labeled_predictions")
     as_of = pd.Timestamp(upstream["as_of"])
-    start = as_of - timedelta(days=config.days)
-    settled = as_of - timedelta(days=config.label_maturity_days)
-    if upstream["window_days"] < config.days:
+    start = as_of - timedelta(days=days)
+    settled = as_of - timedelta(days=maturity)
+    if upstream["window_days"] < days:
         raise dg.Failure(
             f"labeled_predictions covers {upstream['window_days']} days, the training window "
-            f"needs {config.days}: rematerialize it with window_days >= {config.days}"
+            f"needs {days}: rematerialize it with window_days >= {days}"
         )
     # Only rows `training_rows` can keep: approved, in [start, settled) (row groups pruned).
     frame = pd.read_parquet(
@@ -55,12 +59,12 @@ def training_dataset(
             ("decision", "!=", "block"),
         ],
     )
-    rows = training_rows(frame, as_of, config.days, config.label_maturity_days)
+    rows = training_rows(frame, as_of, days, maturity)
     window = {
         **window_of(rows),
         "as_of": as_of.isoformat(),
-        "days": config.days,
-        "label_maturity_days": config.label_maturity_days,
+        "days": days,
+        "label_maturity_days": maturity,
     }
     if len(rows) < config.min_labeled_rows:
         raise dg.Failure(
