@@ -130,8 +130,7 @@ def live(
                    "0.05", "--db-url", db_url], standalone_mode=False)  # fmt: skip
         store = FeedbackStore(db_url)
         registry = ModelRegistry(env["MLFLOW_TRACKING_URI"], store)
-        mp.setenv("FRAUD_TRAINING_DAYS", "60")  # the first champion: production maturity
-        assert train_first_champion(registry) == "1"
+        assert train_first_champion(registry) == "1"  # production windows: 90 days, 45 mature
     scorer = module_scorer_factory.start(
         {**env, "FRAUD_EXPLORATION_RATE": "0.05", "FRAUD_EXPLORATION_MAX_AMOUNT_USD": "1000"}
     )
