@@ -2,7 +2,9 @@
 
 Used by the release sensors when `FRAUD_PROMETHEUS_URL` is set (several scorer pods); the single
 scorer's own `/metrics` (`release_data.scorer_counters`) stays for `make run`. Counts are
-`increase(...)` over the stage so far, which survives replica restarts (counter resets).
+`increase(...)` over the stage so far, which survives replica restarts (counter resets); it
+extrapolates each series' rate up to about 1.6 scrape intervals past its samples, a bias of
+interval/stage age (a fraction of a percent once a stage is an hour old).
 """
 
 from __future__ import annotations
