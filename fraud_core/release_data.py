@@ -9,7 +9,7 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, select
 
 from fraud_core.release import Declines, ReleasePlan, ShadowFigures
 from fraud_core.store.models import label_events, predictions, shadow_predictions, to_utc
@@ -90,17 +90,13 @@ def canary_fpr(store: FeedbackStore, since: datetime, version: str) -> tuple[flo
     no approved payment matures, and leaving them out made every dispute a 100 % FPR). None
     until some blocked prediction is labelled legit."""
     p, le = predictions.c, label_events.c
-    fraud = (
-        select(le.transaction_id)
-        .group_by(le.transaction_id)
-        .having(func.sum(case((le.label == "fraud", 1), else_=0)) > 0)
-        .subquery()
-    )
-    disputed = select(le.transaction_id).where(le.label == "legit").subquery()
-    blocked_legit = p.decision == "block"
+
+    def reported(label: str):  # per canary row, through label_events' transaction_id index
+        return exists().where(le.transaction_id == p.transaction_id, le.label == label)
+
     stmt = (
         select(
-            func.sum(case((blocked_legit & p.transaction_id.in_(select(disputed)), 1), else_=0)),
+            func.sum(case((and_(p.decision == "block", reported("legit")), 1), else_=0)),
             func.sum(case((p.decision != "block", 1), else_=0)),
         )
         .select_from(predictions)
@@ -108,7 +104,7 @@ def canary_fpr(store: FeedbackStore, since: datetime, version: str) -> tuple[flo
             p.scored_at >= to_utc(since),
             p.variant == "canary",
             p.model_version == version,
-            p.transaction_id.not_in(select(fraud)),
+            ~reported("fraud"),
         )
     )
     with store.engine.connect() as conn:

@@ -86,8 +86,12 @@ class InProcessDaemon:
         return times
 
     def _schedule_tick(self, schedule: dg.ScheduleDefinition, due: datetime, now: datetime):
-        context = dg.build_schedule_context(instance=self.instance, scheduled_execution_time=due)
-        data = schedule.evaluate_tick(context)
+        with dg.build_schedule_context(
+            instance=self.instance,
+            scheduled_execution_time=due,
+            resources=self._resources(schedule.required_resource_keys),
+        ) as context:
+            data = schedule.evaluate_tick(context)
         tags = {"dagster/schedule_name": schedule.name}
         return [
             self._execute(request, schedule.job_name, tags, now)
@@ -96,12 +100,11 @@ class InProcessDaemon:
 
     def _sensor_tick(self, sensor: dg.SensorDefinition, now: datetime) -> list[LaunchedRun]:
         started = time.perf_counter()
-        resources = self.defs.resources or {}
         with dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursors.get(sensor.name),
             definitions=self.defs,
-            resources={k: resources[k] for k in sensor.required_resource_keys},
+            resources=self._resources(sensor.required_resource_keys),
         ) as context:
             # a sensor logs its verdict every tick (also its skip message or its run's tags):
             # on the console it would drown the progress bar
@@ -121,6 +124,10 @@ class InProcessDaemon:
             job = request.job_name or sensor.job_name
             launched.append(self._execute(request, job, tags, now))
         return launched
+
+    def _resources(self, keys: set[str]) -> dict[str, Any]:
+        resources = self.defs.resources or {}
+        return {k: resources[k] for k in keys}
 
     def _execute(
         self, request: dg.RunRequest, job_name: str, tags: dict[str, str], now: datetime

@@ -12,8 +12,9 @@ import pandas as pd
 from fraud_assets.replay.world import ReplayWorld
 
 WEEK_DAYS = 7
-MONTH_6 = (150, 180)
-"""Drift days of the sixth month."""
+MONTH_DAYS = 30
+"""Month 6 is the last 30 drift days (days 150-179 of the case study's six months; the last
+30 of a shorter replay)."""
 
 
 def rates(blocked: np.ndarray, is_fraud: np.ndarray, amount_usd: np.ndarray) -> dict[str, float]:
@@ -68,7 +69,7 @@ def arm_figures(name: str, world: ReplayWorld, blocked: np.ndarray) -> ArmFigure
             for w in np.unique(week)
         ]
     )
-    last = (day >= MONTH_6[0]) & (day < MONTH_6[1])
+    last = day >= max(0, world.size.drift_days - MONTH_DAYS)
     return ArmFigures(
         name, weekly, rates(blocked[last], fraud[last], usd[last]), rates(blocked, fraud, usd)
     )

@@ -88,7 +88,7 @@ class Prediction(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
     event_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    scored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # release windows
     customer_hash: Mapped[str] = mapped_column(String(64))
     amount: Mapped[float] = mapped_column(Float)
     currency: Mapped[str] = mapped_column(String(3))
@@ -120,6 +120,7 @@ class ShadowPrediction(Base):
     # The unique index leads with transaction_id, so it also serves lookups by transaction.
     __table_args__ = (
         UniqueConstraint("transaction_id", "model_version"),
+        Index(None, "model_version", "scored_at"),  # a challenger's shadow rows since a time
         one_of("decision", DECISIONS),
     )
 

@@ -273,8 +273,13 @@ def test_retraining_waits_while_a_release_is_in_shadow_or_canary(
     waiting = release.tick("label_volume_sensor")
     assert not waiting.run_requests
     assert "version 2 is in shadow: one candidate at a time" in waiting.skip_message
+    weekly = release.schedule_tick("weekly_retraining")  # the schedule waits as the sensors do
+    assert not weekly.run_requests and "version 2 is in shadow" in weekly.skip_message
     release_ops.set_stage(release.registry, "2", 10, actor="test", reason="shadow passed")
     assert "version 2 is in canary" in release.tick("label_volume_sensor").skip_message
+    assert "version 2 is in canary" in release.schedule_tick("weekly_retraining").skip_message
     release_ops.rollback(release.registry, actor="test", reason="test over")
+    (weekly,) = release.schedule_tick("weekly_retraining").run_requests
+    assert weekly.tags["fraud/reason"].startswith("weekly retraining")
     (request,) = release.tick("label_volume_sensor").run_requests  # the sensor's job: retraining
     assert request.tags["fraud/trigger"] == "sensor:label_volume_sensor"

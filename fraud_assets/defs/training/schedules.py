@@ -1,15 +1,31 @@
-"""Weekly retraining, Monday 02:00 UTC, as in the case study."""
+"""Weekly retraining, Monday 02:00 UTC, as in the case study; skipped (with the reason) while a
+retraining is in flight or a release is in shadow or canary, as the retraining sensors wait."""
 
 import dagster as dg
 
 from fraud_assets.defs.training.jobs import retraining_job
 from fraud_assets.provenance import REASON_TAG
+from fraud_assets.resources import RegistryResource
+from fraud_assets.retraining_state import release_in_progress, retraining_in_flight
 
-weekly_retraining = dg.ScheduleDefinition(
+REASON = "weekly retraining (Monday 02:00 UTC)"
+
+
+@dg.schedule(
     name="weekly_retraining",
     job=retraining_job,
     cron_schedule="0 2 * * 1",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    tags={REASON_TAG: "weekly retraining (Monday 02:00 UTC)"},
+    description="Retrains every Monday 02:00 UTC; skips the week while a retraining is queued "
+    "or running or a release is in shadow or canary (one candidate at a time).",
 )
+def weekly_retraining(context: dg.ScheduleEvaluationContext, registry: RegistryResource):
+    in_flight = retraining_in_flight(context.instance)
+    if in_flight:
+        return dg.SkipReason(f"retraining run {in_flight} is in flight")
+    releasing = release_in_progress(registry)
+    if releasing:
+        return dg.SkipReason(f"{releasing}: one candidate at a time, next Monday retrains")
+    when = context.scheduled_execution_time.isoformat()
+    return dg.RunRequest(run_key=f"weekly:{when}", tags={REASON_TAG: REASON})
