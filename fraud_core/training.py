@@ -285,8 +285,14 @@ def _segment_regressions(
         problems = []
         if sized and fpr_delta > policy.segment_fpr_tolerance:
             problems.append(f"FPR +{fpr_delta:.4f}")
-        if fraud_sized and -recall_delta > policy.segment_recall_tolerance:
-            problems.append(f"recall {recall_delta:+.4f}")
+        # less fraud caught is a regression unless fewer false blocks pay for it: a champion
+        # that blocks everyone (the case study's incident) has a high recall in every segment
+        if (
+            fraud_sized
+            and -recall_delta > policy.segment_recall_tolerance
+            and mine["expected_cost_usd"] >= other["expected_cost_usd"]
+        ):
+            problems.append(f"recall {recall_delta:+.4f} at no lower cost")
         name = f"{mine['dimension']}={mine['segment']}"
         if problems:
             reasons.append(f"segment {name} regresses: {', '.join(problems)}")
@@ -299,6 +305,8 @@ def _segment_regressions(
                 "fpr_champion": other["fpr"],
                 "recall_candidate": mine["recall"],
                 "recall_champion": other["recall"],
+                "cost_candidate": mine["expected_cost_usd"],
+                "cost_champion": other["expected_cost_usd"],
                 "verdict": "regresses" if problems else ("ok" if sized else "too small"),
             }
         )
@@ -310,7 +318,7 @@ def judge(
 ) -> GateDecision:
     """The gate: absolute floors (those the champion misses too bind only as "no worse than
     the champion"); with a champion also F1 >= champion + gain, FPR not worse, expected cost
-    lower, and no segment regressing beyond tolerance."""
+    lower, and no segment regressing beyond tolerance (FPR; recall unless its cost is lower)."""
     reasons = _floors(candidate.metrics, policy, champion and champion.metrics)
     segment_table: list[dict[str, Any]] = []
     if champion is not None:

@@ -34,3 +34,41 @@ def test_a_champion_above_the_floor_keeps_it_binding() -> None:
     assert decision.reasons == ("recall 0.4500 misses the floor >= 0.5",)
     high_fpr = judge(figures(fpr=0.06, f1=0.6, expected_cost_usd=1.0), champion, GatePolicy())
     assert any("fpr 0.0600 misses the floor <= 0.05" in r for r in high_fpr.reasons)
+
+
+def _segment(recall: float, fpr: float, cost: float) -> dict:
+    return {"dimension": "payment_method", "segment": "card", "rows": 5000, "frauds": 60,
+            "recall": recall, "fpr": fpr, "expected_cost_usd": cost}  # fmt: skip
+
+
+def _with_segment(metrics: dict, segment: dict) -> HoldoutFigures:
+    return HoldoutFigures(metrics={**CHAMPION, **metrics}, segments=(segment,))
+
+
+def test_a_segment_losing_recall_for_far_fewer_false_blocks_is_no_regression() -> None:
+    """Seen under the live daemon: the champion blocked 13 % of customers (recall 0.82, FPR
+    0.12, the case study's incident); every candidate that fixed it (FPR 0.007, half the cost)
+    was refused because each segment's recall fell with the false blocks."""
+    overall = {"f1": 0.55, "recall": 0.51, "fpr": 0.007, "expected_cost_usd": 26_000.0}
+    champion = _with_segment(
+        {"f1": 0.20, "recall": 0.82, "fpr": 0.12, "expected_cost_usd": 54_000.0},
+        _segment(recall=0.90, fpr=0.13, cost=20_000.0),
+    )
+    cheaper = _with_segment(overall, _segment(recall=0.45, fpr=0.01, cost=9_000.0))
+    decision = judge(cheaper, champion, GatePolicy())
+    assert decision.passed, decision.reasons
+    assert decision.segment_comparison[0]["verdict"] == "ok"
+
+    dearer = _with_segment(overall, _segment(recall=0.45, fpr=0.01, cost=21_000.0))
+    refused = judge(dearer, champion, GatePolicy())
+    assert refused.reasons == ("segment payment_method=card regresses: recall -0.4500 at no "
+                               "lower cost",)  # fmt: skip
+
+
+def test_a_segment_blocking_more_customers_regresses_whatever_its_cost() -> None:
+    champion = _with_segment({}, _segment(recall=0.5, fpr=0.01, cost=9_000.0))
+    candidate = _with_segment(
+        {"f1": 0.60, "expected_cost_usd": 1_000.0}, _segment(recall=0.9, fpr=0.05, cost=1_000.0)
+    )
+    decision = judge(candidate, champion, GatePolicy())
+    assert decision.reasons == ("segment payment_method=card regresses: FPR +0.0400",)
