@@ -40,13 +40,20 @@ def actor(context: dg.AssetExecutionContext) -> str:
     return f"dagster:{trigger_of(context.run.tags)}"
 
 
+def latest_record(instance: dg.DagsterInstance, asset: str) -> dg.EventLogRecord | None:
+    """`asset`'s latest materialization record, if any (one indexed query: a third of
+    `get_latest_materialization_event`'s time on a long SQLite event log)."""
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
+    return records[0] if records else None
+
+
 def latest_metadata(instance: dg.DagsterInstance, asset: str) -> dict[str, Any]:
     """Plain values of the metadata of `asset`'s latest materialization (Failure if none)."""
-    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
-    if event is None or event.asset_materialization is None:
+    record = latest_record(instance, asset)
+    if record is None or record.asset_materialization is None:
         raise dg.Failure(f"{asset} has never been materialized: materialize it first")
-    values = {k: v.value for k, v in event.asset_materialization.metadata.items()}
-    values["__run_id__"] = event.run_id
+    values = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+    values["__run_id__"] = record.run_id
     return values
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from fraud_assets.provenance import latest_record
+
 if TYPE_CHECKING:
     from fraud_assets.resources import RegistryResource
 
@@ -50,8 +52,8 @@ def run_key_used(instance: dg.DagsterInstance, run_key: str) -> bool:
 
 def last_training_as_of(instance: dg.DagsterInstance) -> datetime | None:
     """The label cut-off (`as_of`) of the latest training dataset, if any was built."""
-    event = instance.get_latest_materialization_event(dg.AssetKey("training_dataset"))
-    if event is None or event.asset_materialization is None:
+    record = latest_record(instance, "training_dataset")
+    if record is None or record.asset_materialization is None:
         return None
-    value = event.asset_materialization.metadata.get("as_of")
+    value = record.asset_materialization.metadata.get("as_of")
     return None if value is None else datetime.fromisoformat(value.value)
