@@ -72,5 +72,5 @@ def as_dataframe(client: Client, futures: list[Future]) -> dd.DataFrame:
     """The futures' frames as one Dask DataFrame, one partition each, in order."""
     import dask.dataframe as dd
 
-    meta = client.submit(lambda frame: frame.iloc[:0], futures[0]).result()
+    meta = client.submit(lambda frame: frame.iloc[:0], futures[0], pure=False).result()
     return dd.from_delayed(futures, meta=meta, verify_meta=False)

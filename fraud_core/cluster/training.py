@@ -66,7 +66,7 @@ def split_by_time(
 
     if not 0 < holdout_fraction < 1:
         raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
-    lengths = client.gather([client.submit(len, day) for day in days])
+    lengths = client.gather([client.submit(len, day, pure=False) for day in days])
     cut = int(round(sum(lengths) * (1 - holdout_fraction)))
     train, holdout, offset = [], [], 0
     for day, rows in zip(days, lengths, strict=True):
@@ -75,8 +75,8 @@ def split_by_time(
         elif offset >= cut:
             holdout.append(day)
         else:
-            train.append(client.submit(lambda f, n: f.iloc[:n], day, cut - offset))
-            holdout.append(client.submit(lambda f, n: f.iloc[n:], day, cut - offset))
+            train.append(client.submit(lambda f, n: f.iloc[:n], day, cut - offset, pure=False))
+            holdout.append(client.submit(lambda f, n: f.iloc[n:], day, cut - offset, pure=False))
         offset += rows
     return train, pd.concat(client.gather(holdout), ignore_index=True)
 
@@ -89,7 +89,7 @@ def fit_on_cluster(client: Client, days: list[Future], recipe: Recipe) -> xgboos
     from xgboost.dask import DaskXGBClassifier
 
     days = [
-        client.submit(downsample_legit, day, recipe.legit_keep_fraction, recipe.seed)
+        client.submit(downsample_legit, day, recipe.legit_keep_fraction, recipe.seed, pure=False)
         for day in days
     ]
     frame = as_dataframe(client, days)

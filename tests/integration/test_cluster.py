@@ -107,6 +107,7 @@ def test_trained_model_on_the_cluster_matches_in_process(
     import mlflow
 
     from fraud_assets.definitions import defs
+    from fraud_assets.defs.monitoring.reference_profile import training_window
 
     seed_log(platform.store, days=60, per_day=300)
     monkeypatch.setenv("FRAUD_LABEL_MATURITY_DAYS", "15")  # 45 labelled days, not 15
@@ -140,3 +141,13 @@ def test_trained_model_on_the_cluster_matches_in_process(
     scores = model.predict(holdout[list(FEATURE_NAMES)].to_numpy("float32"))
     figures = evaluate(holdout, scores, GatePolicy()).metrics
     assert figures["f1"] == pytest.approx(on_cluster["holdout_f1"])
+
+    # reference_profile draws its sample of the champion's window on the cluster too.
+    version = str(on_cluster["model_version"])
+    platform.registry.promote(version, actor="test", reason="cluster-trained champion")
+    profile = materialize(platform, ["reference_profile"], run_config={})
+    assert profile.success, [e.message for e in profile.all_events if e.is_failure]
+    window = training_window(platform.registry.get_version(version))
+    in_window = platform.store.predictions_between(*window, columns=["id"])
+    assert 1000 < len(in_window) < 100_000  # under the cap: the sample is the whole window
+    assert platform.metadata("reference_profile")["dagster/row_count"] == len(in_window)

@@ -51,7 +51,10 @@ def _split_here(snapshot: str, holdout_fraction: float, keep: float, seed: int):
 def _counts(client: Any, days: list) -> tuple[int, int]:
     """Rows and frauds of the cluster's training days."""
     pairs = client.gather(
-        [client.submit(lambda f: (len(f), int((f["label"] == "fraud").sum())), d) for d in days]
+        [
+            client.submit(lambda f: (len(f), int((f["label"] == "fraud").sum())), d, pure=False)
+            for d in days
+        ]
     )
     return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
 
