@@ -112,7 +112,8 @@ def test_trained_model_on_the_cluster_matches_in_process(
     seed_log(platform.store, days=60, per_day=300)
     monkeypatch.setenv("FRAUD_LABEL_MATURITY_DAYS", "15")  # 45 labelled days, not 15
     steps = ["labeled_predictions", "training_dataset", "trained_model"]
-    recipe = {"ops": {"trained_model": {"config": {"n_estimators": 40, "max_depth": 4}}}}
+    config = {"n_estimators": 40, "max_depth": 4}
+    recipe = {"ops": {"trained_model": {"config": config}}}
     here = materialize(platform, steps, run_config=recipe)
     assert here.success
     in_process = platform.metadata("trained_model")
@@ -151,3 +152,12 @@ def test_trained_model_on_the_cluster_matches_in_process(
     in_window = platform.store.predictions_between(*window, columns=["id"])
     assert 1000 < len(in_window) < 100_000  # under the cap: the sample is the whole window
     assert platform.metadata("reference_profile")["dagster/row_count"] == len(in_window)
+
+    # Downsampling reaches the fit only: the gate's holdout stays whole.
+    mlflow.end_run()
+    half = {"ops": {"trained_model": {"config": {**config, "legit_keep_fraction": 0.5}}}}
+    assert materialize(platform, ["trained_model"], run_config=half).success
+    sampled = platform.metadata("trained_model")
+    assert sampled["params"]["legit_keep_fraction"] == 0.5
+    assert sampled["training_window"] == on_cluster["training_window"]
+    assert sampled["holdout_frauds"] == in_process["holdout_frauds"]
