@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 if TYPE_CHECKING:
+    from dask.distributed import Client
+
     from fraud_core.lake import Lake
     from fraud_core.registry import ModelRegistry
     from fraud_core.store import FeedbackStore
@@ -80,6 +82,21 @@ class LakeResource(dg.ConfigurableResource):
         from fraud_core.lake import Lake
 
         return Lake(self.url, now=self.clock.current)
+
+
+class DaskResource(dg.ConfigurableResource):
+    """The Dask cluster (`fraud_core.cluster`) that runs the training fit and the reference
+    sample when `address` names its scheduler; empty: everything runs in process."""
+
+    address: str = ""
+
+    def client(self) -> Client | None:
+        """A client of the scheduler (opened on first use), None without an address."""
+        if not self.address:
+            return None
+        from fraud_core.cluster import open_client
+
+        return open_client(self.address)
 
 
 class RetrainingTriggers(dg.ConfigurableResource):

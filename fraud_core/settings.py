@@ -36,6 +36,12 @@ def training_days() -> int:
     return int(env_number("FRAUD_TRAINING_DAYS", 90, 1))
 
 
+def legit_keep_fraction() -> float:
+    """`FRAUD_LEGIT_KEEP_FRACTION` (1.0: off): the share of legitimate training rows the fit
+    keeps, each weighted 1/fraction (negative downsampling; the holdout is never sampled)."""
+    return env_number("FRAUD_LEGIT_KEEP_FRACTION", 1.0, 0.001, 1.0)
+
+
 def label_maturity_days() -> float:
     """`FRAUD_LABEL_MATURITY_DAYS` (45): after this long an unreported approval counts as
     legit for training; read when a run starts."""

@@ -33,13 +33,16 @@ SEGMENT_DIMENSIONS = ("payment_method", "country_group", "amount_band")
 
 @dataclass(frozen=True)
 class Recipe:
-    """XGBoost hyper-parameters; `scale_pos_weight=None` uses legit/fraud of the training rows."""
+    """XGBoost hyper-parameters; `scale_pos_weight=None` uses legit/fraud of the training rows
+    (before downsampling). `legit_keep_fraction` < 1 keeps that share of the legitimate
+    training rows, each weighted 1/fraction (`downsample_legit`)."""
 
     max_depth: int = 6
     n_estimators: int = 200
     learning_rate: float = 0.1
     scale_pos_weight: float | None = None
     seed: int = 0
+    legit_keep_fraction: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -140,27 +143,50 @@ def features_and_target(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return X, (frame["label"] == "fraud").to_numpy(int)
 
 
+def downsample_legit(frame: pd.DataFrame, keep_fraction: float, seed: int = 0) -> pd.DataFrame:
+    """Negative downsampling: every fraud row, and the legitimate rows whose transaction id
+    hashes (with `seed`) below `keep_fraction`, their `weight` multiplied by 1/keep_fraction so
+    the legitimate mass is unchanged. The draw depends on each row alone: the same rows are kept
+    however the frame is partitioned."""
+    import pandas as pd
+
+    if not 0 < keep_fraction <= 1:
+        raise ValueError(f"keep_fraction must be in (0, 1], got {keep_fraction}")
+    if keep_fraction == 1:
+        return frame
+    legit = (frame["label"] != "fraud").to_numpy()
+    salted = frame["transaction_id"].astype(str) + f"/{seed}"
+    draw = pd.util.hash_pandas_object(salted, index=False).to_numpy() / 2.0**64
+    kept = frame[~legit | (draw < keep_fraction)]
+    weight = kept["weight"].where(kept["label"] == "fraud", kept["weight"] / keep_fraction)
+    return kept.assign(weight=weight)
+
+
+def xgb_params(recipe: Recipe, rows: int, positives: int) -> dict[str, Any]:
+    """The case study's classifier (binary:logistic, scale_pos_weight) for `rows` training rows
+    of which `positives` are fraud (after downsampling: the legit count is scaled back up)."""
+    if positives == 0 or positives == rows:
+        raise ValueError("training rows need both fraud and legitimate labels")
+    legit = (rows - positives) / recipe.legit_keep_fraction
+    return {
+        "max_depth": recipe.max_depth,
+        "n_estimators": recipe.n_estimators,
+        "learning_rate": recipe.learning_rate,
+        "scale_pos_weight": recipe.scale_pos_weight or legit / positives,
+        "objective": "binary:logistic",
+        "eval_metric": "aucpr",
+        "tree_method": "hist",
+        "random_state": recipe.seed,
+    }
+
+
 def fit(
     X: np.ndarray, y: np.ndarray, recipe: Recipe, sample_weight: np.ndarray | None = None
 ) -> xgboost.XGBClassifier:
-    """Train the case study's classifier (binary:logistic, scale_pos_weight) on X, y."""
+    """Train the case study's classifier (`xgb_params`) on X, y in this process."""
     from xgboost import XGBClassifier
 
-    positives = int(y.sum())
-    if positives == 0 or positives == len(y):
-        raise ValueError("training rows need both fraud and legitimate labels")
-    weight = recipe.scale_pos_weight or (len(y) - positives) / positives
-    model = XGBClassifier(
-        max_depth=recipe.max_depth,
-        n_estimators=recipe.n_estimators,
-        learning_rate=recipe.learning_rate,
-        scale_pos_weight=weight,
-        objective="binary:logistic",
-        eval_metric="aucpr",
-        tree_method="hist",
-        random_state=recipe.seed,
-        n_jobs=2,
-    )
+    model = XGBClassifier(**xgb_params(recipe, len(y), int(y.sum())), n_jobs=2)
     return model.fit(X, y, sample_weight=sample_weight)
 
 

@@ -12,6 +12,7 @@ import dagster as dg
 
 from fraud_assets.resources import (
     Clock,
+    DaskResource,
     FeedbackStoreResource,
     LakeResource,
     LocalFolder,
@@ -69,6 +70,7 @@ def resources() -> dg.Definitions:
             "lake": LakeResource(
                 url=_env("FRAUD_LAKE_URL", str(settings.var_dir / "lake")), clock=clock
             ),
+            "dask": DaskResource(address=_env("FRAUD_DASK_ADDRESS", "")),
             "triggers": RetrainingTriggers(
                 min_new_labels=_int_env("FRAUD_RETRAIN_MIN_LABELS", 1000)
             ),

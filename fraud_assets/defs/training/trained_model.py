@@ -1,15 +1,27 @@
 """`trained_model`: the case study's XGBoost recipe on the training snapshot, evaluated on a
 time-based holdout, logged to MLflow (dagster-mlflow run) and registered as a new version.
 
+With `FRAUD_DASK_ADDRESS` set, the fit runs on the Dask cluster (`fraud_core.cluster`): its
+workers rebuild the snapshot's rows day by day from the lake (checked against the snapshot's
+row and fraud counts), the holdout comes back here, `xgboost.dask` fits on the rest; the model
+logged is the same plain XGBClassifier.
+
 No alias here: the candidate is only a version of the registry until it passes
 `validation_gate`; `challenger_model` then puts it in shadow."""
 
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
 
 from fraud_assets.provenance import latest_metadata, mlflow_run_url, provenance
-from fraud_assets.resources import LocalFolder, RegistryResource
+from fraud_assets.resources import (
+    DaskResource,
+    FeedbackStoreResource,
+    LakeResource,
+    LocalFolder,
+    RegistryResource,
+)
 from fraud_assets.tables import markdown_table
 
 
@@ -20,6 +32,31 @@ class TrainingRecipe(dg.Config):
     scale_pos_weight: float | None = None
     holdout_fraction: float = 0.2
     seed: int = 0
+    legit_keep_fraction: float | None = None
+    """Share of legitimate training rows the fit keeps, weighted 1/fraction (unset:
+    `FRAUD_LEGIT_KEEP_FRACTION`, 1.0 = all); the holdout is never sampled."""
+
+
+def _split_here(snapshot: str, holdout_fraction: float, keep: float, seed: int):
+    """The in-process path: the snapshot split by time, the training share downsampled; and
+    the training share's rows before downsampling."""
+    import pandas as pd
+
+    from fraud_core.training import downsample_legit, time_split
+
+    train, holdout = time_split(pd.read_parquet(snapshot), holdout_fraction)
+    return downsample_legit(train, keep, seed), holdout, len(train)
+
+
+def _counts(client: Any, days: list) -> tuple[int, int]:
+    """Rows and frauds of the cluster's training days."""
+    pairs = client.gather(
+        [
+            client.submit(lambda f: (len(f), int((f["label"] == "fraud").sum())), d, pure=False)
+            for d in days
+        ]
+    )
+    return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
 
 
 @dg.asset(
@@ -36,33 +73,54 @@ def trained_model(
     registry: RegistryResource,
     datasets: LocalFolder,
     mlflow: dg.ResourceParam[Any],
+    dask: DaskResource,
+    lake: LakeResource,
+    store: FeedbackStoreResource,
 ) -> dg.MaterializeResult:
-    import pandas as pd
-
-    from fraud_core.training import (
-        GatePolicy,
-        Recipe,
-        evaluate,
-        features_and_target,
-        fit,
-        time_split,
-    )
+    from fraud_core.settings import legit_keep_fraction
+    from fraud_core.training import GatePolicy, Recipe, evaluate, features_and_target, fit
 
     upstream = latest_metadata(context.instance, "training_dataset")
-    frame = pd.read_parquet(upstream["snapshot"])
-    train, holdout = time_split(frame, config.holdout_fraction)
-    del frame  # the split holds copies: keep one set in memory
     recipe = Recipe(
         max_depth=config.max_depth,
         n_estimators=config.n_estimators,
         learning_rate=config.learning_rate,
         scale_pos_weight=config.scale_pos_weight,
         seed=config.seed,
+        legit_keep_fraction=config.legit_keep_fraction or legit_keep_fraction(),
     )
-    X, y = features_and_target(train)
-    weight, train_rows = train["weight"].to_numpy(), len(train)
-    del train  # the matrix X is what the fit needs
-    model = fit(X, y, recipe, sample_weight=weight)
+    client = dask.client()
+    if client is None:
+        train, holdout, train_rows = _split_here(
+            upstream["snapshot"], config.holdout_fraction, recipe.legit_keep_fraction, recipe.seed
+        )
+        X, y = features_and_target(train)
+        weight = train["weight"].to_numpy()
+        del train  # the matrix X is what the fit needs
+        model = fit(X, y, recipe, sample_weight=weight)
+        engine = "in process"
+    else:
+        from fraud_core.cluster import fit_on_cluster, rows_by_day, split_by_time
+
+        window = upstream["window"]
+        days = rows_by_day(
+            client,
+            lake.open(),
+            store.open(),
+            datetime.fromisoformat(window["as_of"]),
+            window["days"],
+            window["label_maturity_days"],
+        )
+        rows, frauds = _counts(client, days)
+        if (rows, frauds) != (window["rows"], window["frauds"]):
+            raise dg.Failure(
+                f"the lake and store give {rows} training rows ({frauds} frauds) where the "
+                f"training_dataset snapshot holds {window['rows']} ({window['frauds']}): "
+                "rematerialize labeled_predictions and training_dataset"
+            )
+        train, holdout = split_by_time(client, days, config.holdout_fraction)
+        model = fit_on_cluster(client, train, recipe)
+        train_rows, engine = rows - len(holdout), f"dask ({client.scheduler.address})"
     X_holdout, _ = features_and_target(holdout)
     evaluation = evaluate(holdout, model.predict_proba(X_holdout)[:, 1], GatePolicy())
     holdout_path = datasets.dir("holdout") / f"{upstream['window_hash']}.parquet"
@@ -80,6 +138,8 @@ def trained_model(
     }
     params = {
         **config.model_dump(),
+        "legit_keep_fraction": recipe.legit_keep_fraction,
+        "engine": engine,
         "scale_pos_weight_used": model.get_params()["scale_pos_weight"],
     }
     info = facade.log_model(
