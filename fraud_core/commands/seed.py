@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,10 +139,7 @@ def store_day(store: Any, day: SeedDay, cutoff: datetime, seed: int) -> Counter:
     tx, blocked = day.world.transactions, day.decisions.blocked
     day_seed = int(np.random.SeedSequence([seed, day.index, 1]).generate_state(1)[0])
     labels = generate_labels(tx, day.world.is_fraud, blocked, as_of=cutoff, seed=day_seed)
-    first, last = tx["event_time"].min(), tx["event_time"].max() + timedelta(seconds=1)
-    stored = store.predictions_between(first, last, columns=["transaction_id"])
-    fresh = ~day.rows["transaction_id"].isin(stored["transaction_id"]).to_numpy()  # re-runs
-    inserted = store.insert_prediction_matrix(day.rows[fresh], day.features[fresh], FEATURE_NAMES)
+    inserted = store.insert_prediction_matrix(day.rows, day.features, FEATURE_NAMES)  # re-runs
     result = store.upsert_labels(labels.to_dict("records"))
     counts = Counter(
         rows=len(day.rows),
