@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,7 +45,8 @@ def seed(
     """Simulate DAYS of payments ending yesterday, score them (with --model, or the transparent
     rule), and store them as champion predictions with the label events reported by now.
 
-    Streams a day at a time (simulate, score, bulk-load, labels): memory holds one day."""
+    Streams a day at a time (simulate, score, bulk-load, labels), storing one day while the
+    next is simulated: memory holds two days."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -65,15 +66,13 @@ def seed(
     decide_options = dict(
         threshold=threshold, exploration=exploration, max_explore_usd=max_explore_usd
     )
-    totals = Counter()
     try:
         with (
             FeedbackStore(url) as store,
             click.progressbar(length=config.days, label=f"seed {shown}") as bar,
         ):
-            for day in simulated_days(config, seed, score, decide_options, settings.hash_key):
-                totals.update(store_day(store, day, cutoff, seed))
-                bar.update(1)
+            days = simulated_days(config, seed, score, decide_options, settings.hash_key)
+            totals = load_days(store, days, cutoff, seed, progress=bar.update)
     except SQLAlchemyError as exc:
         reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
         raise click.ClickException(f"feedback store {shown}: {reason}") from None
@@ -127,6 +126,38 @@ def simulated_days(
             policy_version=f"static-{threshold:g}",
         )  # fmt: skip
         yield SeedDay(index, world, features, decisions, rows)
+
+
+def load_days(
+    store: Any,
+    days: Iterator[SeedDay],
+    cutoff: datetime,
+    seed: int,
+    progress: Callable[[int], Any] = lambda n: None,
+    pipelined: bool = True,
+) -> Counter:
+    """`store_day` each of `days`; the summed counts. Pipelined, a day is stored on a second
+    thread while the next one is simulated and scored: the store's COPY mostly waits on the
+    database server (another core), and the simulation runs meanwhile."""
+    totals: Counter = Counter()
+    if not pipelined:
+        for day in days:
+            totals.update(store_day(store, day, cutoff, seed))
+            progress(1)
+        return totals
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-store") as pool:
+        storing = None
+        for day in days:  # the generator simulates this day while the previous one is stored
+            if storing is not None:
+                totals.update(storing.result())
+                progress(1)
+            storing = pool.submit(store_day, store, day, cutoff, seed)
+        if storing is not None:
+            totals.update(storing.result())
+            progress(1)
+    return totals
 
 
 def store_day(store: Any, day: SeedDay, cutoff: datetime, seed: int) -> Counter:

@@ -24,12 +24,16 @@ def draw_ids(conn: Connection, n: int) -> list[int]:
     """`n` new prediction ids (PostgreSQL: from the id sequence; SQLite, whose writers are
     serialized: after the largest id used)."""
     if conn.dialect.name == "postgresql":
-        return list(
-            conn.exec_driver_sql(
-                "SELECT nextval(pg_get_serial_sequence('predictions', 'id')) "
-                f"FROM generate_series(1, {int(n)})"
-            ).scalars()
+        drawn = (
+            "SELECT nextval(pg_get_serial_sequence('predictions', 'id')) AS id "
+            f"FROM generate_series(1, {int(n)})"
         )
+        low, high = conn.exec_driver_sql(f"SELECT min(id), max(id) FROM ({drawn}) ids").one()
+        if n and high - low + 1 == n:  # n distinct ids in a range of n: that whole range
+            return list(range(low, high + 1))
+        # Interleaved with another writer's draws: ours are scattered, read them one by one
+        # (those read above are lost: ids need not be dense).
+        return list(conn.exec_driver_sql(drawn).scalars())
     largest = select(func.max(predictions.c.id).label("top"))
     keyed = select(func.max(prediction_ids.c.prediction_id).label("top"))
     tops = union_all(largest, keyed).subquery()
