@@ -9,7 +9,7 @@ the PostgreSQL server's backends (read from /proc: the server must run on this m
 do not depend on the machine's load as wall times do. Imports are paid before timing.
 
     uv run python benchmarks/seed_throughput.py [--days 6] [--tx-per-day 50000] \
-        [--db-url postgresql://root@127.0.0.1:5432/test]
+        [--db-url postgresql://root@127.0.0.1:5432/test] [--order pipelined-first]
 """
 
 from __future__ import annotations
@@ -106,6 +106,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=6)
     parser.add_argument("--tx-per-day", type=int, default=50_000)
     parser.add_argument("--db-url", default="postgresql://root@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--order", choices=["serial-first", "pipelined-first"], default="serial-first"
+    )
     args = parser.parse_args()
     config = world_config(args.days, args.tx_per_day, None, None, 0.01)
     options = dict(threshold=0.5, exploration=0.0, max_explore_usd=100.0)
@@ -114,7 +117,8 @@ def main() -> None:
     suffix = f"{os.getpid()}"
     print(f"{args.days} days x {args.tx_per_day:,} rows, load {os.getloadavg()[0]:.1f}")
     results = {}
-    for mode in ("serial", "pipelined"):
+    modes = ["serial", "pipelined"]
+    for mode in modes if args.order == "serial-first" else modes[::-1]:
         schema = f"seed_{mode}_{suffix}"
         url = fresh_schema(args.db_url, schema)
         try:
