@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 _CHUNK = 1000  # keys per IN (...) lookup
 LABEL_UPDATED = ("label", "reported_at", "received_at", "details")  # set when a label changes
+RETIRED_ACTION, RETIRED_SUBJECT = "retire_online_day", "predictions/day="  # retention's audit
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ class FeedbackStore:
         """Create the day partitions of `predictions` that `days` lack (PostgreSQL; SQLite
         has none); the days created. Rows of a day with no partition wait in the default one
         and move into the day's partition when it is created."""
+        days = set(days)
         if self.engine.dialect.name != "postgresql":
             return []
         with self._write() as conn:
@@ -255,9 +257,18 @@ class FeedbackStore:
 
     def day_counts(self, start: datetime, end: datetime) -> dict[str, tuple[int, int, str]]:
         """Rows, largest id and largest transaction_id per UTC day ('YYYY-MM-DD') of the
-        predictions in [start, end): what a copy of those days must match to be current."""
+        predictions in [start, end): what a copy of those days must match to be current. A day
+        retention dropped is left out: its lake copy stays the reference (a row logged for it
+        afterwards stays in the store only, and never replaces that copy)."""
+        a = audit_log.c
+        first, last = (f"{RETIRED_SUBJECT}{t:%Y-%m-%d}" for t in (to_utc(start), to_utc(end)))
+        retired = select(a.subject).where(
+            a.action == RETIRED_ACTION, a.subject >= first, a.subject <= last
+        )
         with self.engine.connect() as conn:
-            return _day_counts(conn, start, end)
+            dropped = {s.removeprefix(RETIRED_SUBJECT) for s in conn.scalars(retired)}
+            counts = _day_counts(conn, start, end)
+        return {day: held for day, held in counts.items() if day not in dropped}
 
     def oldest_prediction_time(self) -> datetime | None:
         """The event time of the oldest prediction the store holds (None when empty)."""
@@ -285,10 +296,8 @@ class FeedbackStore:
                 day=f"{day:%Y-%m-%d}", rows=removed, max_id=max_id,
                 max_transaction_id=max_transaction_id, how=how,
             )  # fmt: skip
-            subject = f"predictions/day={day:%Y-%m-%d}"
-            self.append_audit(
-                actor, "retire_online_day", subject, reason, details, held=HeldLock(conn)
-            )
+            subject = f"{RETIRED_SUBJECT}{day:%Y-%m-%d}"
+            self.append_audit(actor, RETIRED_ACTION, subject, reason, details, held=HeldLock(conn))
             self._partitioned.discard(day)
             return how
 

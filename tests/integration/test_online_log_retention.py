@@ -115,6 +115,12 @@ def test_retention_drops_only_old_days_the_lake_holds_as_the_store_does(
     result = logged.upsert_labels([{**late_label, "source": "chargeback", "reported_at": NOW}])
     assert (result.inserted, result.rejected) == (1, [])
 
+    # A new payment logged late for a dropped day stays in the store only: the lake's copy of
+    # the day is never re-exported from the store's remnant.
+    straggler = synthetic_log(days=1, per_day=1, end=END - timedelta(days=4), seed=11)[0]
+    assert logged.insert_predictions([{**straggler[0], "transaction_id": "straggler"}]) == 1
+    assert DAYS[0] not in logged.day_counts(END - timedelta(days=5), END)
+
     # The lake reads the dropped days as it did, with labels (also the new one) as of now.
     after = lake.frame(logged, END - timedelta(days=5), END, features=True, as_of=AS_OF)
     dropped = pd.to_datetime(before["event_time"]) < pd.Timestamp(DAYS[2]).tz_localize("UTC")
