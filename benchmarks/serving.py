@@ -400,6 +400,7 @@ def main() -> None:
         log.close()
         with store.engine.begin() as conn:  # the next pass inserts the same ids again
             conn.exec_driver_sql("DELETE FROM predictions")
+            conn.exec_driver_sql("DELETE FROM prediction_ids")  # their keys too
             conn.exec_driver_sql("DELETE FROM shadow_predictions")
     for name, r in (
         ("raw inplace_predict", raw),

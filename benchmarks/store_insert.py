@@ -234,7 +234,7 @@ def bench_postgres(url: str, rows: list[dict[str, Any]], more: list[dict[str, An
         with store.engine.begin() as conn:
             conn.execute(text("CREATE TABLE copy_baseline (LIKE predictions INCLUDING ALL)"))
         n = len(rows)
-        empty = emptier(store, "predictions", "copy_baseline")
+        empty = emptier(store, "predictions", "prediction_ids", "copy_baseline")
         half = rows[n // 2 :] + more[: n // 2]
 
         def load() -> None:
@@ -286,7 +286,7 @@ def bench_sqlite(rows: list[dict[str, Any]], runs: int) -> None:
                 "SELECT sql FROM sqlite_master WHERE name = 'predictions'"
             ).scalar_one()
             conn.exec_driver_sql(ddl.replace("predictions", "executemany_baseline", 1))
-        empty = emptier(store, "predictions", "executemany_baseline")
+        empty = emptier(store, "predictions", "prediction_ids", "executemany_baseline")
 
         def load() -> None:
             empty()

@@ -48,6 +48,15 @@ def label_maturity_days() -> float:
     return env_number("FRAUD_LABEL_MATURITY_DAYS", 45.0, 0)
 
 
+def online_retention_days() -> int:
+    """`FRAUD_ONLINE_RETENTION_DAYS` (0: off): days of predictions the online log keeps once
+    the lake holds them; at least 7 when set (canary stages read the log); read at run time."""
+    days = int(env_number("FRAUD_ONLINE_RETENTION_DAYS", 0, 0))
+    if 0 < days < 7:
+        raise ValueError(f"FRAUD_ONLINE_RETENTION_DAYS={days}: must be 0 (off) or at least 7")
+    return days
+
+
 def normalize_db_url(url: str) -> str:
     """Map bare PostgreSQL URLs to the psycopg 3 driver; leave everything else as is."""
     for prefix in ("postgresql://", "postgres://"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,8 @@ def seed(
     """Simulate DAYS of payments ending yesterday, score them (with --model, or the transparent
     rule), and store them as champion predictions with the label events reported by now.
 
-    Streams a day at a time (simulate, score, bulk-load, labels): memory holds one day."""
+    Streams a day at a time (simulate, score, bulk-load, labels), storing one day while the
+    next is simulated: memory holds two days."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -65,15 +66,13 @@ def seed(
     decide_options = dict(
         threshold=threshold, exploration=exploration, max_explore_usd=max_explore_usd
     )
-    totals = Counter()
     try:
         with (
             FeedbackStore(url) as store,
             click.progressbar(length=config.days, label=f"seed {shown}") as bar,
         ):
-            for day in simulated_days(config, seed, score, decide_options, settings.hash_key):
-                totals.update(store_day(store, day, cutoff, seed))
-                bar.update(1)
+            days = simulated_days(config, seed, score, decide_options, settings.hash_key)
+            totals = load_days(store, days, cutoff, seed, progress=bar.update)
     except SQLAlchemyError as exc:
         reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
         raise click.ClickException(f"feedback store {shown}: {reason}") from None
@@ -129,6 +128,38 @@ def simulated_days(
         yield SeedDay(index, world, features, decisions, rows)
 
 
+def load_days(
+    store: Any,
+    days: Iterator[SeedDay],
+    cutoff: datetime,
+    seed: int,
+    progress: Callable[[int], Any] = lambda n: None,
+    pipelined: bool = True,
+) -> Counter:
+    """`store_day` each of `days`; the summed counts. Pipelined, a day is stored on a second
+    thread while the next one is simulated and scored: the store's COPY mostly waits on the
+    database server (another core), and the simulation runs meanwhile."""
+    totals: Counter = Counter()
+    if not pipelined:
+        for day in days:
+            totals.update(store_day(store, day, cutoff, seed))
+            progress(1)
+        return totals
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-store") as pool:
+        storing = None
+        for day in days:  # the generator simulates this day while the previous one is stored
+            if storing is not None:
+                totals.update(storing.result())
+                progress(1)
+            storing = pool.submit(store_day, store, day, cutoff, seed)
+        if storing is not None:
+            totals.update(storing.result())
+            progress(1)
+    return totals
+
+
 def store_day(store: Any, day: SeedDay, cutoff: datetime, seed: int) -> Counter:
     """Bulk-load one day's predictions, then its label events reported by `cutoff`; counts."""
     import numpy as np
@@ -139,10 +170,7 @@ def store_day(store: Any, day: SeedDay, cutoff: datetime, seed: int) -> Counter:
     tx, blocked = day.world.transactions, day.decisions.blocked
     day_seed = int(np.random.SeedSequence([seed, day.index, 1]).generate_state(1)[0])
     labels = generate_labels(tx, day.world.is_fraud, blocked, as_of=cutoff, seed=day_seed)
-    first, last = tx["event_time"].min(), tx["event_time"].max() + timedelta(seconds=1)
-    stored = store.predictions_between(first, last, columns=["transaction_id"])
-    fresh = ~day.rows["transaction_id"].isin(stored["transaction_id"]).to_numpy()  # re-runs
-    inserted = store.insert_prediction_matrix(day.rows[fresh], day.features[fresh], FEATURE_NAMES)
+    inserted = store.insert_prediction_matrix(day.rows, day.features, FEATURE_NAMES)  # re-runs
     result = store.upsert_labels(labels.to_dict("records"))
     counts = Counter(
         rows=len(day.rows),

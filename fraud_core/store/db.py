@@ -44,6 +44,13 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic autogenerate filter: the day partitions of `predictions` (and their indexes)
+    are not tables of the models."""
+    partition = name is not None and name.startswith(("predictions_p", "predictions_default"))
+    return not (type_ in ("table", "index") and partition)
+
+
 def alembic_config() -> Config:
     """Alembic configuration pointing at the migrations shipped inside this package."""
     config = Config()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, FromClause, case, func, insert, select, true
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fraud_core.jsonsafe import json_safe
 from fraud_core.settings import get_settings
-from fraud_core.store import audit_chain, bulk
+from fraud_core.store import audit_chain, bulk, keys, partitions
 from fraud_core.store.db import IMMEDIATE, make_engine, upgrade
 from fraud_core.store.frames import read_frame
 from fraud_core.store.locks import HeldLock, advisory_key_sql, hold
@@ -22,6 +22,7 @@ from fraud_core.store.models import (
     label_events,
     monitoring_metrics,
     policy_arms,
+    prediction_ids,
     predictions,
     shadow_predictions,
     to_utc,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 _CHUNK = 1000  # keys per IN (...) lookup
 LABEL_UPDATED = ("label", "reported_at", "received_at", "details")  # set when a label changes
+RETIRED_ACTION, RETIRED_SUBJECT = "retire_online_day", "predictions/day="  # retention's audit
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,9 @@ def _records(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def _label_state(
     conn: Connection, ids: Sequence[str]
 ) -> tuple[set[str], dict[tuple[str, str], dict[str, Any]]]:
-    """Which of `ids` are stored predictions, and their label events by (id, source)."""
-    le, tid = label_events.c, predictions.c.transaction_id
+    """Which of `ids` are logged predictions (their day may be retired), and their label
+    events by (id, source)."""
+    le, tid = label_events.c, prediction_ids.c.transaction_id
     known: set[str] = set()
     events: dict[tuple[str, str], dict[str, Any]] = {}
     for chunk in _chunks(ids):
@@ -93,6 +96,22 @@ def _label_state(
         for event in rows.mappings():
             events[(event["transaction_id"], event["source"])] = dict(event)
     return known, events
+
+
+def _day_counts(
+    conn: Connection, start: datetime, end: datetime
+) -> dict[str, tuple[int, int, str]]:
+    p = predictions.c
+    if conn.dialect.name == "postgresql":
+        day = func.to_char(func.timezone("UTC", p.event_time), "YYYY-MM-DD")
+    else:
+        day = func.substr(p.event_time, 1, 10)
+    stmt = (
+        select(day.label("day"), func.count(), func.max(p.id), func.max(p.transaction_id))
+        .where(p.event_time >= to_utc(start), p.event_time < to_utc(end))
+        .group_by(day)
+    )
+    return {d: (int(n), int(top), tid) for d, n, top, tid in conn.execute(stmt)}
 
 
 class FeedbackStore:
@@ -108,6 +127,7 @@ class FeedbackStore:
         if self.engine.dialect.name not in ("postgresql", "sqlite"):
             raise ValueError(f"unsupported database {self.engine.dialect.name!r}")
         upgrade(self.engine)
+        self._partitioned: set[date] = set()  # PostgreSQL days known to have a partition
 
     def close(self) -> None:
         self.engine.dispose()
@@ -141,16 +161,20 @@ class FeedbackStore:
         number of rows inserted.
         """
         columns = validate(predictions, rows)
+        if not columns["transaction_id"]:
+            return 0
+        self._partition_days(columns["event_time"])
         with self._write() as conn:
-            return bulk.insert(conn, predictions, columns, conflict=("transaction_id",))
+            columns, _ = keys.insert_keys(conn, columns, skip_known=True)
+            return bulk.insert(conn, predictions, columns)
 
     def insert_prediction_matrix(
         self, rows: pd.DataFrame, features: np.ndarray, names: Sequence[str]
     ) -> int:
         """Store scored requests whose features are a matrix (one column per `names` entry,
         NaN for missing): the bulk path of `fraudops seed`. `rows` has the other `predictions`
-        columns. Checked like `insert_predictions` (RowError names the row and column); the
-        transaction ids must be new (no conflict handling). Returns the rows inserted."""
+        columns. Checked like `insert_predictions` (RowError names the row and column); a
+        transaction id already stored is skipped. Returns the rows inserted."""
         from fraud_core.store import matrix
 
         columns = validate(predictions, rows.assign(features=[{}] * len(rows)))
@@ -158,8 +182,35 @@ class FeedbackStore:
         if self.engine.dialect.name != "postgresql":
             values = [dict(zip(names, row, strict=True)) for row in features.tolist()]
             return self.insert_predictions(rows.assign(features=values))
+        if not len(rows):
+            return 0
+        self._partition_days(columns["event_time"])
         with self._write() as conn:
+            columns, kept = keys.insert_keys(conn, columns, skip_known=True)
+            if not kept:
+                return 0
+            if len(kept) < len(rows):
+                features = features[kept]
             return matrix.copy_csv(conn, columns, matrix.features_json(features, names))
+
+    def ensure_partitions(self, days: Iterable[date]) -> list[date]:
+        """Create the day partitions of `predictions` that `days` lack (PostgreSQL; SQLite
+        has none); the days created. Rows of a day with no partition wait in the default one
+        and move into the day's partition when it is created."""
+        days = set(days)
+        if self.engine.dialect.name != "postgresql":
+            return []
+        with self._write() as conn:
+            created = partitions.ensure_days(conn, days)
+        self._partitioned.update(days)
+        return created
+
+    def _partition_days(self, times: Sequence[datetime]) -> None:
+        """Make sure the days of `times` have their partitions (once per day and store)."""
+        if self.engine.dialect.name == "postgresql":
+            days = {t.date() for t in times} - self._partitioned
+            if days:
+                self.ensure_partitions(days)
 
     def insert_shadow_predictions(self, rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> int:
         """Store challenger scores; idempotent on (transaction_id, model_version)."""
@@ -206,37 +257,67 @@ class FeedbackStore:
 
     def day_counts(self, start: datetime, end: datetime) -> dict[str, tuple[int, int, str]]:
         """Rows, largest id and largest transaction_id per UTC day ('YYYY-MM-DD') of the
-        predictions in [start, end): what a copy of those days must match to be current."""
-        p = predictions.c
-        if self.engine.dialect.name == "postgresql":
-            day = func.to_char(func.timezone("UTC", p.event_time), "YYYY-MM-DD")
-        else:
-            day = func.substr(p.event_time, 1, 10)
-        stmt = (
-            select(day.label("day"), func.count(), func.max(p.id), func.max(p.transaction_id))
-            .where(p.event_time >= to_utc(start), p.event_time < to_utc(end))
-            .group_by(day)
+        predictions in [start, end): what a copy of those days must match to be current. A day
+        retention dropped is left out: its lake copy stays the reference (a row logged for it
+        afterwards stays in the store only, and never replaces that copy)."""
+        a = audit_log.c
+        first, last = (f"{RETIRED_SUBJECT}{t:%Y-%m-%d}" for t in (to_utc(start), to_utc(end)))
+        retired = select(a.subject).where(
+            a.action == RETIRED_ACTION, a.subject >= first, a.subject <= last
         )
         with self.engine.connect() as conn:
-            return {d: (int(n), int(top), tid) for d, n, top, tid in conn.execute(stmt)}
+            dropped = {s.removeprefix(RETIRED_SUBJECT) for s in conn.scalars(retired)}
+            counts = _day_counts(conn, start, end)
+        return {day: held for day, held in counts.items() if day not in dropped}
+
+    def oldest_prediction_time(self) -> datetime | None:
+        """The event time of the oldest prediction the store holds (None when empty)."""
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.min(predictions.c.event_time)))
+
+    def retire_day(
+        self, day: date, expected: tuple[int, int, str], actor: str, reason: str
+    ) -> str | None:
+        """Drop every prediction of UTC day `day` if the day still holds exactly `expected`
+        (rows, largest id, largest transaction id: the lake's manifest), and audit it, in one
+        transaction (PostgreSQL: the table is locked meanwhile, so no row can slip in between
+        the check and the drop). Returns how it was dropped, None (nothing changed) when the
+        day differs. Keys, and label events, stay."""
+        start, end = partitions.day_bounds(day)
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"LOCK TABLE {predictions.name} IN ACCESS EXCLUSIVE MODE")
+            held = _day_counts(conn, start, end).get(f"{day:%Y-%m-%d}")
+            if held != tuple(expected):
+                return None
+            removed, how = partitions.drop_day(conn, day)
+            rows, max_id, max_transaction_id = expected
+            details = dict(
+                day=f"{day:%Y-%m-%d}", rows=removed, max_id=max_id,
+                max_transaction_id=max_transaction_id, how=how,
+            )  # fmt: skip
+            subject = f"{RETIRED_SUBJECT}{day:%Y-%m-%d}"
+            self.append_audit(actor, RETIRED_ACTION, subject, reason, details, held=HeldLock(conn))
+            self._partitioned.discard(day)
+            return how
 
     def deciding_labels(self, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
         """The deciding label event as of `as_of` of each prediction with start <= event_time <
         end that has one: `id` (of the prediction), `label`, `label_source`, `label_reported_at`;
         the same precedence as `training_data` (fraud first, then earliest report)."""
-        le, p = label_events.c, predictions.c
+        le, k = label_events.c, prediction_ids.c
         stmt = (
             select(
-                p.id,
+                k.prediction_id.label("id"),
                 le.label,
                 le.source.label("label_source"),
                 le.reported_at.label("label_reported_at"),
                 le.id.label("event_id"),
             )
-            .select_from(label_events.join(predictions, p.transaction_id == le.transaction_id))
+            .select_from(label_events.join(prediction_ids, k.transaction_id == le.transaction_id))
             .where(
-                p.event_time >= to_utc(start),
-                p.event_time < to_utc(end),
+                k.event_time >= to_utc(start),
+                k.event_time < to_utc(end),
                 le.reported_at <= to_utc(as_of),
             )
         )

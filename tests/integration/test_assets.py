@@ -123,3 +123,30 @@ def test_retraining_promotes_a_first_champion_then_gates_the_next(platform: Plat
     assert platform.registry.get_version(refused["model_version"]).rejected
     run = mlflow.MlflowClient(platform.registry.tracking_uri).get_run(refused["mlflow_run_id"])
     assert run.info.status == "FINISHED" and run.data.tags["validation_gate"] == "failed"
+
+
+def test_online_log_creates_partitions_ahead_and_drops_exported_days(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    seed_log(platform.store, days=12, per_day=50)  # 2026-05-20 .. 2026-05-31
+    exported = ["2026-05-20", "2026-05-21", "2026-05-22"]
+    for day in exported:
+        assert materialize(platform, ["prediction_history"], partition_key=day).success
+    result = materialize(platform, ["online_log"])  # retention off: partitions only
+    assert result.success
+    meta = _metadata(result, "online_log")
+    assert meta["retention_days"] == "off" and "days_dropped" not in meta
+    if platform.store.engine.dialect.name == "postgresql":
+        assert (
+            meta["partitions_created"][0] == "2026-06-01" and len(meta["partitions_created"]) == 7
+        )
+    monkeypatch.setenv("FRAUD_ONLINE_RETENTION_DAYS", "7")
+    meta = _metadata(materialize(platform, ["online_log"]), "online_log")
+    assert meta["days_dropped"] == 3
+    assert "not in the lake" in meta["kept"]  # 2026-05-23 and 2026-05-24
+    held = platform.store.day_counts(
+        datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
+    )
+    assert sorted(held)[0] == "2026-05-23" and not set(exported) & set(held)

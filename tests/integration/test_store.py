@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from fraud_core.store import FeedbackStore, RowError, ThresholdArm, features_frame
-from fraud_core.store.db import alembic_config
+from fraud_core.store.db import alembic_config, include_name
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 HASH = "0f" * 32
@@ -84,6 +84,7 @@ def test_migrations_create_tables_indexes_and_match_models(store: FeedbackStore)
     tables = set(inspector.get_table_names())
     assert {
         "predictions",
+        "prediction_ids",
         "shadow_predictions",
         "label_events",
         "audit_log",
@@ -103,9 +104,9 @@ def test_migrations_create_tables_indexes_and_match_models(store: FeedbackStore)
     assert ("transaction_id", "source") in indexes["label_events"]
     assert ("policy_version", "segment", "threshold") in indexes["policy_arms"]
     assert ("metric", "computed_at") in indexes["monitoring_metrics"]
-    fks = inspector.get_foreign_keys("label_events")
+    fks = inspector.get_foreign_keys("label_events")  # keys outlive a retired day
     assert [(fk["referred_table"], fk["referred_columns"]) for fk in fks] == [
-        ("predictions", ["transaction_id"])
+        ("prediction_ids", ["transaction_id"])
     ]
     features_type = {c["name"]: c["type"] for c in inspector.get_columns("predictions")}["features"]
     if store.engine.dialect.name == "postgresql":
@@ -115,7 +116,8 @@ def test_migrations_create_tables_indexes_and_match_models(store: FeedbackStore)
     else:
         assert isinstance(features_type, sa.JSON)
     with store.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": include_name}
+        context = MigrationContext.configure(conn, opts=opts)
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         assert context.get_current_revision() == head
         assert compare_metadata(context, Base.metadata) == []

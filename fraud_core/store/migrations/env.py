@@ -7,7 +7,7 @@ revisions, gets a connection to `FRAUD_DB_URL` instead.
 from alembic import context
 
 from fraud_core.settings import get_settings
-from fraud_core.store.db import make_engine
+from fraud_core.store.db import include_name, make_engine
 from fraud_core.store.models import Base
 
 
@@ -17,6 +17,7 @@ def run(connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -2,8 +2,8 @@
 began) and `shadow_predictions (model_version, scored_at)` (a challenger's shadow rows). Without
 them every sensor tick scanned the whole online log (0.1 s a query at 100k rows, linear).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
