@@ -70,6 +70,12 @@ SHADOW_FAILED = Counter(
     "Transactions the shadow model failed to score (no shadow row for them)",
     ["model_version"],
 )
+FEEDBACK_FAILURES = Counter(
+    "fraud_feedback_failures",
+    "POST /feedback calls answered 503, nothing acknowledged (cause: unreachable, store_error,"
+    " prediction_pending = labels for transactions still waiting in the spool)",
+    ["cause"],
+)
 READ_FAILURES = Counter(
     "fraud_scorer_read_failures",
     "Failed polls of what the scorer follows (source: registry, policy, monitoring)",

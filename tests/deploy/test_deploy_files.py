@@ -61,6 +61,7 @@ REQUIRED_ALERTS = {
     "PredictionLogQuarantining",
     "PredictionLogDiskErrors",
     "ShadowScoringFailing",
+    "FeedbackStoreFailing",
     "ScorerCannotReadPolicyOrMonitoring",
     "MonitoringStale",
     "ModelRegistryUnreachable",
