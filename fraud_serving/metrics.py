@@ -95,6 +95,34 @@ CANARY_PERCENT = Gauge(
     multiprocess_mode="livemostrecent",
 )
 
+OUTCOMES = ("approve", "block", "explore", "error")
+
+
+def create_failure_series() -> None:
+    """Every labelled failure counter at 0 for each of its labels, once per worker: an alert
+    on `increase()` cannot see a failure that creates its series (the first sample is 1)."""
+    for source in ("registry", "policy", "monitoring"):
+        READ_FAILURES.labels(source)
+    for cause in ("unreachable", "store_error", "prediction_pending"):
+        FEEDBACK_FAILURES.labels(cause)
+    for kind in ("prediction", "shadow"):
+        LOG_QUARANTINED.labels(kind)
+
+
+def create_model_series(slot: str, version: str) -> None:
+    """The series that a model just loaded into `slot` (champion, canary, shadow) will count,
+    at 0: Prometheus's first scrape then sees 0, so `increase()` counts the requests served
+    before it (a series born at N hides those N)."""
+    if slot == "shadow":
+        for counter in (SHADOW_PREDICTIONS, SHADOW_DISAGREEMENTS, SHADOW_FAILED):
+            counter.labels(version)
+        return
+    for outcome in OUTCOMES:
+        PREDICTIONS.labels(version, slot, outcome)
+    LATENCY.labels(slot)
+    SCORE.labels(slot)
+
+
 _MONITORING_MODE = {"multiprocess_mode": "livemostrecent"}
 FPR = Gauge(
     "fraud_fpr", "Realized false-positive rate", ["model_version", "variant"], **_MONITORING_MODE

@@ -36,6 +36,7 @@ from starlette.routing import Route
 from fraud_core.features import FEATURE_SPEC
 from fraud_core.registry import ModelRegistry
 from fraud_core.schema import MAX_BATCH, Label, ScoreBatchRequest, ScoreResponse, Transaction
+from fraud_serving import metrics
 from fraud_serving.config import ServingConfig
 from fraud_serving.feedback import FeedbackDesk
 from fraud_serving.guard import RequestGuard
@@ -81,6 +82,7 @@ class FraudScorer:
 
     def __init__(self) -> None:
         config, settings = CONFIG, CONFIG.settings
+        metrics.create_failure_series()
         self.store = LazyStore(settings.db_url)
         self.log = PredictionLog(
             self.store,
