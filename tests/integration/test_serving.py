@@ -256,6 +256,7 @@ BAD_SCORE_BODIES = [
     ("card_present", {"card_present": "maybe"}),
     ("surprise", {"surprise": 1}),
     ("currency", {"currency": None}),
+    ("event_time", {"event_time": "0001-01-01T00:00:00+14:00"}),  # before datetime.min in UTC
 ]
 
 
@@ -287,6 +288,17 @@ def test_bad_requests_get_4xx(served: Served) -> None:
         (post("/score_batch", json={"transactions": []}), 400, "transactions"),
         (post("/feedback", content=b"\x00", headers=auth), 400, "JSON"),
         (post("/feedback", json=label("tx-1", value="maybe"), headers=auth), 400, "label"),
+        (post("/feedback", content=b"[" * 10**5 + b"]" * 10**5, headers=auth), 400, "deeply"),
+        (post("/score", content=b"[" * 10**5 + b"]" * 10**5), 400, "recursion"),
+        (
+            post(
+                "/feedback",
+                json={**label("tx-1"), "reported_at": "0001-01-01T00:00+14:00"},
+                headers=auth,
+            ),
+            400,
+            "reported_at",
+        ),
     ]
     for response, status, words in cases:
         assert response.status_code == status, (response.request.url, response.text)
