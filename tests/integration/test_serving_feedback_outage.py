@@ -53,10 +53,12 @@ def test_feedback_answers_503_while_the_store_is_down_and_loses_nothing(
     serving_models,  # noqa: F811
     scorer_factory,  # noqa: F811
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     direct = make_url(pg_schema_factory())
     schema = dict(direct.query)["options"].split("=")[-1]
     proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432).start()
+    request.addfinalizer(proxy.close)
     proxied = direct.set(host="127.0.0.1", port=proxy.port)
     direct_url = direct.render_as_string(hide_password=False)
     store = FeedbackStore(direct_url)
@@ -135,4 +137,3 @@ def test_feedback_answers_503_while_the_store_is_down_and_loses_nothing(
     assert server.metric("fraud_feedback_failures_total", cause="store_error") == 1
     assert server.process.poll() is None
     engine.dispose()
-    proxy.close()
