@@ -84,7 +84,10 @@ def _check_country(code: str) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before datetime.min in UTC
+        raise ValueError("timestamp out of range") from None
 
 
 def _check_not_future(value: datetime) -> datetime:

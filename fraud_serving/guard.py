@@ -97,6 +97,9 @@ class RequestGuard:
             except ValueError as error:
                 await _reply(send, 400, f"body is not valid JSON: {error}")
                 return
+            except RecursionError:
+                await _reply(send, 400, "body is not valid JSON: nested too deeply")
+                return
         replayed = False
 
         async def replay() -> Message:

@@ -70,6 +70,12 @@ SHADOW_FAILED = Counter(
     "Transactions the shadow model failed to score (no shadow row for them)",
     ["model_version"],
 )
+FEEDBACK_FAILURES = Counter(
+    "fraud_feedback_failures",
+    "POST /feedback calls answered 503, nothing acknowledged (cause: unreachable, store_error,"
+    " prediction_pending = labels for transactions still waiting in the spool)",
+    ["cause"],
+)
 READ_FAILURES = Counter(
     "fraud_scorer_read_failures",
     "Failed polls of what the scorer follows (source: registry, policy, monitoring)",
@@ -88,6 +94,34 @@ CANARY_PERCENT = Gauge(
     "Share of customers routed to the canary, as served",
     multiprocess_mode="livemostrecent",
 )
+
+OUTCOMES = ("approve", "block", "explore", "error")
+
+
+def create_failure_series() -> None:
+    """Every labelled failure counter at 0 for each of its labels, once per worker: an alert
+    on `increase()` cannot see a failure that creates its series (the first sample is 1)."""
+    for source in ("registry", "policy", "monitoring"):
+        READ_FAILURES.labels(source)
+    for cause in ("unreachable", "store_error", "prediction_pending"):
+        FEEDBACK_FAILURES.labels(cause)
+    for kind in ("prediction", "shadow"):
+        LOG_QUARANTINED.labels(kind)
+
+
+def create_model_series(slot: str, version: str) -> None:
+    """The series that a model just loaded into `slot` (champion, canary, shadow) will count,
+    at 0: Prometheus's first scrape then sees 0, so `increase()` counts the requests served
+    before it (a series born at N hides those N)."""
+    if slot == "shadow":
+        for counter in (SHADOW_PREDICTIONS, SHADOW_DISAGREEMENTS, SHADOW_FAILED):
+            counter.labels(version)
+        return
+    for outcome in OUTCOMES:
+        PREDICTIONS.labels(version, slot, outcome)
+    LATENCY.labels(slot)
+    SCORE.labels(slot)
+
 
 _MONITORING_MODE = {"multiprocess_mode": "livemostrecent"}
 FPR = Gauge(

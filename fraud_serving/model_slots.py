@@ -127,6 +127,10 @@ class RegistryFollower:
         except Exception as error:
             store_errors.append(f"monitoring: {self._read_failed('monitoring', error)}")
         if new != current:
+            for slot in ("champion", "canary", "shadow"):
+                model = getattr(new, slot)
+                if model is not None:
+                    metrics.create_model_series(slot, model.version)
             self.target.slots = new  # one reference assignment: the atomic swap
             log.info("serving %s (was %s)", new.describe(), current.describe())
             # Libraries and models are loaded by now: move them out of the collector's reach.

@@ -8,7 +8,8 @@ Endpoints:
   of `ScoreResponse`, one model call per variant. Rows are logged like single scores.
 - ``POST /feedback``: a `Label` or a list of them -> ``label_events``. Needs
   ``Authorization: Bearer $FRAUD_API_KEY`` (401 otherwise). Labels of unknown transactions
-  are refused with 422 naming them; the others are stored.
+  are refused with 422 naming them; the others are stored. A failing store gives 503 with
+  ``Retry-After`` (`fraud_serving.feedback`).
 - ``GET /model``: champion, canary and shadow versions, canary percent, policy version,
   stage, feature spec version, registry/store errors of the last poll.
 - ``/livez``, ``/readyz`` (503 until a champion and the thresholds are loaded), ``/metrics``.
@@ -22,6 +23,7 @@ bodies get BentoML's 400 with pydantic's `detail` list; bodies over FRAUD_MAX_BO
 from __future__ import annotations
 
 import logging
+import math
 from typing import Annotated, Any
 
 import bentoml
@@ -34,8 +36,9 @@ from starlette.routing import Route
 from fraud_core.features import FEATURE_SPEC
 from fraud_core.registry import ModelRegistry
 from fraud_core.schema import MAX_BATCH, Label, ScoreBatchRequest, ScoreResponse, Transaction
+from fraud_serving import metrics
 from fraud_serving.config import ServingConfig
-from fraud_serving.feedback import record_feedback
+from fraud_serving.feedback import FeedbackDesk
 from fraud_serving.guard import RequestGuard
 from fraud_serving.model_slots import RegistryFollower, Slots
 from fraud_serving.prediction_log import PredictionLog
@@ -79,6 +82,7 @@ class FraudScorer:
 
     def __init__(self) -> None:
         config, settings = CONFIG, CONFIG.settings
+        metrics.create_failure_series()
         self.store = LazyStore(settings.db_url)
         self.log = PredictionLog(
             self.store,
@@ -88,6 +92,9 @@ class FraudScorer:
             retry_seconds=config.log_retry_seconds,
             wal=WriteAheadLog(config.wal_dir, config.wal_fsync_seconds),
         ).start()
+        self.feedback_desk = FeedbackDesk(
+            self.store, self.log.spool.rows_waiting, math.ceil(config.log_retry_seconds)
+        )
         self.shadow = ShadowRunner(self.log).start()
         self.scorer = Scorer(
             Slots(),
@@ -133,10 +140,11 @@ class FraudScorer:
 
     @bentoml.api(route="/feedback")
     def feedback(self, labels: FeedbackBody, /) -> dict[str, Any]:
-        """Record verified outcomes (bearer key required). Unknown transactions -> 422."""
+        """Record verified outcomes (bearer key required). Unknown transactions -> 422; the
+        store failing -> 503 with Retry-After (nothing is acknowledged that is not stored)."""
         batch = labels if isinstance(labels, list) else [labels]
-        body, status = record_feedback(self.store, batch)
-        return body if status == 200 else JSONResponse(body, status_code=status)
+        body, status, headers = self.feedback_desk.record(batch)
+        return body if status == 200 else JSONResponse(body, status_code=status, headers=headers)
 
     def model_info(self) -> dict[str, Any]:
         slots, status = self.scorer.slots, self.follower.status

@@ -105,6 +105,7 @@ REQUIRED_ALERTS = {
     "PredictionLogQuarantining",
     "PredictionLogDiskErrors",
     "ShadowScoringFailing",
+    "FeedbackStoreFailing",
     "ScorerCannotReadPolicyOrMonitoring",
     "MonitoringStale",
     "ModelRegistryUnreachable",
@@ -512,6 +513,22 @@ def test_compose_services_contract():
     provider = load_yaml(GRAFANA_DIR / "provisioning" / "dashboards" / "dashboards.yml")
     path = provider["providers"][0]["options"]["path"]
     assert f"./grafana/dashboards:{path}:ro" in services["grafana"]["volumes"]
+
+
+def test_release_sensors_get_the_scorer_and_prometheus_urls():
+    """Without FRAUD_SCORER_URL / FRAUD_PROMETHEUS_URL the canary checks are off (issue 13)."""
+    compose = load_yaml(COMPOSE_FILE)["services"]
+    for name in ("dagster-webserver", "dagster-daemon"):
+        env = compose[name]["environment"]
+        assert env["FRAUD_SCORER_URL"] == "http://scorer:3001", name
+        assert env["FRAUD_PROMETHEUS_URL"] == "http://prometheus:9090", name
+    config = _k8s_objects()[("ConfigMap", "fraud-config")]["data"]
+    assert config["FRAUD_SCORER_URL"].startswith("http://fraud-scorer.fraud-mlops.svc")
+    assert config["FRAUD_PROMETHEUS_URL"].startswith("http://")
+    values = load_yaml(DEPLOY / "helm" / "dagster-values.yaml")
+    (code,) = values["dagster-user-deployments"]["deployments"]
+    assert {"name": "fraud-config"} in code["envConfigMaps"]
+    assert code["includeConfigInLaunchedRuns"]["enabled"] is True
 
 
 # --------------------------------------------------------------------------- Dockerfiles

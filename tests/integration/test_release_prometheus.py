@@ -1,5 +1,6 @@
-"""Canary health from a real Prometheus (Debian's `prometheus`, started here on a free port)
-scraping two real scorer processes: counts are summed over both replicas."""
+"""A real Prometheus (Debian's `prometheus`, started here on a free port with the project's
+prometheus.yml and alerts.yml) scraping real scorer processes: the canary's health figures are
+summed over both replicas, and HighFPR fires from the scorer's `fraud_fpr` gauge."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import shutil
 import subprocess
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from fraud_core.release_prometheus import canary_health
 from fraud_core.store import FeedbackStore
@@ -24,12 +27,35 @@ from tests.fixtures.scorer import (  # noqa: F401  (fixtures)
 )
 
 ACTOR = {"actor": "test", "reason": "test"}
+PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
+
+
+def project_config(folder: Path, targets: list[str]) -> Path:
+    """deploy/prometheus/prometheus.yml and alerts.yml in `folder`, changed only where a test
+    must: 1 s scrape and evaluation intervals, the scorer job on `targets`, no self-scrape, and
+    every rule's `for:` at 1 s (the expressions, labels and annotations stay the project's)."""
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    config["global"].update(scrape_interval="1s", evaluation_interval="1s", scrape_timeout="1s")
+    (scorer,) = [job for job in config["scrape_configs"] if job["job_name"] == "fraud-scorer"]
+    scorer["scrape_interval"] = "1s"
+    scorer["static_configs"][0]["targets"] = targets
+    config["scrape_configs"] = [scorer]
+    rules = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = "1s"
+    (folder / "alerts.yml").write_text(yaml.safe_dump(rules))
+    path = folder / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 @pytest.fixture
 def prometheus(tmp_path: Path):
-    """Start a Prometheus on a free port; call it with the scrape targets (host:port). Without
-    the binary (Debian's `prometheus`, .ci/install-tools): skipped, failed in CI."""
+    """Start a Prometheus on a free port with the project's configuration and alert rules
+    (`project_config`); call it with the scrape targets (host:port). Without the binary
+    (Debian's `prometheus`, .ci/install-tools): skipped, failed in CI."""
     if shutil.which("prometheus") is None:
         reason = "prometheus not found: install Debian's prometheus package (.ci/install-tools)"
         if os.environ.get("FRAUD_REQUIRE_TOOLS") == "1":
@@ -39,12 +65,7 @@ def prometheus(tmp_path: Path):
 
     def start(targets: list[str]) -> str:
         port = free_port()
-        config = tmp_path / "prometheus.yml"
-        config.write_text(
-            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-            "scrape_configs:\n"
-            f"  - job_name: fraud-scorer\n    static_configs: [{{targets: {targets}}}]\n"
-        )
+        config = project_config(tmp_path, targets)
         log = (tmp_path / "prometheus.log").open("wb")
         started.append(
             subprocess.Popen(
@@ -150,3 +171,44 @@ def test_an_unreachable_prometheus_leaves_the_stage_to_the_store():
     from fraud_assets.defs.deployment.sensors import _replica_counters
 
     assert _replica_counters(f"http://127.0.0.1:{free_port()}", "2", 60) == (None, None)
+
+
+def _firing(url: str) -> list[dict[str, str]]:
+    alerts = httpx.get(f"{url}/api/v1/alerts").raise_for_status().json()["data"]["alerts"]
+    return [a["labels"] for a in alerts if a["state"] == "firing"]
+
+
+@pytest.mark.slow
+def test_high_fpr_fires_from_the_scorer_gauge(
+    serving_models,  # noqa: F811
+    scorer_factory,  # noqa: F811
+    prometheus,
+    tmp_path,
+):
+    db_url = f"sqlite:///{tmp_path / 'fraud.db'}"
+    store = FeedbackStore(db_url)
+    registry = registry_copy(serving_models, tmp_path / "registry", store)
+    registry.set_alias("champion", "1", **ACTOR)
+    server = scorer_factory.start({"FRAUD_DB_URL": db_url,
+                                   "MLFLOW_TRACKING_URI": registry.tracking_uri})  # fmt: skip
+    url = prometheus([server.url.removeprefix("http://")])
+    deadline = time.monotonic() + 30
+    while not _all_up(url, 1):
+        assert time.monotonic() < deadline, "Prometheus never scraped the scorer"
+        time.sleep(0.5)
+    time.sleep(3)  # several evaluations without an FPR figure: quiet
+    assert not [a for a in _firing(url) if a["alertname"].endswith("FPR")]
+
+    now = datetime.now(UTC)
+    window = {"computed_at": now, "window_start": now - timedelta(days=7), "window_end": now}
+    fpr = {"metric": "fpr", "model_version": "1", "variant": "champion", "source": "test"}
+    store.write_metrics([{**window, **fpr, "value": 0.13}])  # over 12 %, under 15 %
+    deadline = time.monotonic() + 30
+    while not (fired := [a for a in _firing(url) if a["alertname"] == "HighFPR"]):
+        assert time.monotonic() < deadline, "HighFPR never fired"
+        time.sleep(0.5)
+    assert [(a["model_version"], a["variant"], a["severity"]) for a in fired] == [
+        ("1", "champion", "warning")
+    ]
+    assert not [a for a in _firing(url) if a["alertname"] == "CriticalFPR"]
+    store.close()

@@ -101,6 +101,37 @@ def test_model_endpoint_reports_what_is_served(served: Served) -> None:
     assert httpx.get(f"{served.server.url}/livez").status_code == 200
 
 
+def zero_series(server: ScorerServer) -> dict[str, set]:
+    """The label sets of the series at 0 on /metrics, by sample name."""
+    found: dict[str, set] = {}
+    for (name, labels), value in server.metrics().items():
+        if value == 0:
+            found.setdefault(name, set()).add(labels)
+    return found
+
+
+def expect_model_series(found: dict[str, set], variant: str, version: str) -> None:
+    for outcome in ("approve", "block", "explore", "error"):
+        labels = {"model_version": version, "variant": variant, "outcome": outcome}
+        assert frozenset(labels.items()) in found["fraud_predictions_total"], labels
+
+
+def test_series_exist_at_zero_before_the_first_request(served: Served) -> None:
+    """Runs before any test scores: every series the release queries and the alerts read is
+    on /metrics at 0, so Prometheus's first scrape sees 0 and increase() misses nothing."""
+    found = zero_series(served.server)
+    for variant, version in (("champion", "1"), ("canary", "2")):
+        expect_model_series(found, variant, version)
+        for name in ("fraud_prediction_latency_seconds_count", "fraud_score_count"):
+            assert frozenset({"variant": variant}.items()) in found[name], (name, variant)
+    for name in ("fraud_shadow_predictions_total", "fraud_shadow_failed_total"):
+        assert frozenset({"model_version": "3"}.items()) in found[name], name
+    for source in ("registry", "policy", "monitoring"):
+        assert frozenset({"source": source}.items()) in found["fraud_scorer_read_failures_total"]
+    for cause in ("unreachable", "store_error", "prediction_pending"):
+        assert frozenset({"cause": cause}.items()) in found["fraud_feedback_failures_total"]
+
+
 def test_canary_share_is_exact_and_sticky(served: Served) -> None:
     results = [r for start in range(0, 5000, 1000) for r in score_batch(served.server, start, 1000)]
     canary = {f"cust-{i}" for i, r in enumerate(results) if r["variant"] == "canary"}
@@ -225,6 +256,7 @@ BAD_SCORE_BODIES = [
     ("card_present", {"card_present": "maybe"}),
     ("surprise", {"surprise": 1}),
     ("currency", {"currency": None}),
+    ("event_time", {"event_time": "0001-01-01T00:00:00+14:00"}),  # before datetime.min in UTC
 ]
 
 
@@ -256,6 +288,17 @@ def test_bad_requests_get_4xx(served: Served) -> None:
         (post("/score_batch", json={"transactions": []}), 400, "transactions"),
         (post("/feedback", content=b"\x00", headers=auth), 400, "JSON"),
         (post("/feedback", json=label("tx-1", value="maybe"), headers=auth), 400, "label"),
+        (post("/feedback", content=b"[" * 10**5 + b"]" * 10**5, headers=auth), 400, "deeply"),
+        (post("/score", content=b"[" * 10**5 + b"]" * 10**5), 400, "recursion"),
+        (
+            post(
+                "/feedback",
+                json={**label("tx-1"), "reported_at": "0001-01-01T00:00+14:00"},
+                headers=auth,
+            ),
+            400,
+            "reported_at",
+        ),
     ]
     for response, status, words in cases:
         assert response.status_code == status, (response.request.url, response.text)
@@ -304,6 +347,7 @@ def test_alias_moves_are_followed_without_restart(served: Served) -> None:
         lambda: every_worker(server, lambda m: m["champion"] == "2" and m["canary"] is None),
         what="champion 2 on every worker",
     )
+    expect_model_series(zero_series(server), "champion", "2")  # promoted: at 0 before use
     for i in range(40):
         response = httpx.post(f"{server.url}/score", json=transaction(95_000 + i))
         assert (response.json()["model_version"], response.json()["variant"]) == ("2", "champion")

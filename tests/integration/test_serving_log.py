@@ -7,7 +7,6 @@ host goes down, without stopping the PostgreSQL server that other tests share.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -24,80 +23,16 @@ from fraud_core.settings import normalize_db_url
 from fraud_core.store import FeedbackStore
 from fraud_serving.prediction_log import PredictionLog, Spool
 from tests.fixtures.scorer import (  # noqa: F401  (fixtures)
-    free_port,
     registry_copy,
     scorer_factory,
     serving_models,
     transaction,
 )
+from tests.fixtures.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 ACTOR = {"actor": "test_serving_log", "reason": "test"}
-
-
-class TcpProxy:
-    """127.0.0.1:`port` -> target, in a thread; `cut()` aborts every connection and closes the
-    listening socket until `restore()`."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = free_port()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-        self._transports: set[asyncio.Transport] = set()
-
-    def _call(self, coro) -> None:
-        asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
-
-    def start(self) -> TcpProxy:
-        self._thread.start()
-        self.restore()
-        return self
-
-    def restore(self) -> None:
-        self._call(self._listen())
-
-    def cut(self) -> None:
-        self._call(self._cut())
-
-    def close(self) -> None:
-        self.cut()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-
-    async def _cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for transport in list(self._transports):
-            transport.abort()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.transport.abort()
-            return
-        pair = {writer.transport, up_writer.transport}
-        self._transports |= pair
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            try:
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                sink.transport.abort()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        self._transports -= pair
 
 
 @dataclass
