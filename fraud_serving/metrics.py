@@ -45,7 +45,11 @@ SHADOW_DROPPED = Counter(
 )
 LOG_DROPPED = Counter(
     "fraud_prediction_log_dropped",
-    "Prediction-log rows lost (queue overflow, or a write-ahead line torn by power loss)",
+    "Prediction-log rows lost (shadow rows on queue overflow, write-ahead lines torn by a crash)",
+)
+LOG_FULL_REFUSALS = Counter(
+    "fraud_prediction_log_full_refusals",
+    "Transactions refused with 503 because the prediction log was full (none decided or lost)",
 )
 LOG_QUARANTINED = Counter(
     "fraud_prediction_log_quarantined_rows",

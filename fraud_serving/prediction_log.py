@@ -143,15 +143,21 @@ class PredictionLog:
         self._thread.start()
         return self
 
+    def has_room(self, rows: int) -> bool:
+        """Whether `rows` more predictions fit under `max_queue` (the scorer asks before it
+        decides: a served decision is never dropped, a full log refuses the request)."""
+        return len(self._rows) + rows <= self.max_queue
+
     def put(self, kind: Kind, row: dict[str, Any]) -> bool:
-        """Queue one row, a prediction first into the write-ahead file (if any); False (and
-        counted as dropped) if `max_queue` rows are waiting. The writer drains the queue on
-        its own clock: no wake-up per row.
+        """Queue one row, a prediction first into the write-ahead file (if any). A prediction
+        is always queued (its response is being sent; the scorer checked `has_room` before
+        deciding); another row is dropped, counted, and False returned if `max_queue` rows
+        are waiting. The writer drains the queue on its own clock: no wake-up per row.
 
         Shadow rows skip the write-ahead file (half of its cost): the shadow's own queue is in
         memory, so a killed process loses its recent shadow sample either way, never a served
         decision."""
-        if len(self._rows) >= self.max_queue:
+        if kind != "prediction" and len(self._rows) >= self.max_queue:
             metrics.LOG_DROPPED.inc()
             log.error("prediction log queue full: dropped a %s row", kind)
             return False

@@ -41,6 +41,11 @@ class NotReady(RuntimeError):
     """No champion model or no threshold policy loaded yet."""
 
 
+class LogFull(RuntimeError):
+    """The prediction log holds `max_queue` rows the store has not taken yet: a decision now
+    could not be logged, so none is given (503; the client retries)."""
+
+
 class Scorer:
     """Routes, scores and decides; `slots` is swapped whole by the registry follower."""
 
@@ -75,7 +80,7 @@ class Scorer:
     def score(self, tx: Transaction) -> ScoreResponse:
         """Decision on one transaction."""
         started = time.perf_counter()
-        slots = self._snapshot()
+        slots = self._snapshot(1)
         x = featurize(tx)
         is_canary = slots.canary is not None and routes_to_canary(
             tx.customer_id, slots.canary_percent, self.canary_salt
@@ -89,7 +94,7 @@ class Scorer:
     def score_many(self, transactions: Sequence[Transaction]) -> list[ScoreResponse]:
         """Decisions on several transactions, one model call per variant."""
         started = time.perf_counter()
-        slots = self._snapshot()
+        slots = self._snapshot(len(transactions))
         X = featurize_many(transactions)
         canary = np.array(
             [
@@ -117,10 +122,15 @@ class Scorer:
             metrics.LATENCY.labels(response.variant).observe(share)
         return responses
 
-    def _snapshot(self) -> Slots:
+    def _snapshot(self, rows: int) -> Slots:
         slots = self.slots  # one snapshot for the whole call: a swap never shows half-done
         if not slots.ready:
             raise NotReady("no champion model or threshold policy loaded yet")
+        if self.log is not None and not self.log.has_room(rows):
+            metrics.LOG_FULL_REFUSALS.inc(rows)
+            raise LogFull(
+                f"prediction log full ({self.log.pending():,} rows waiting for the store)"
+            )
         return slots
 
     @staticmethod

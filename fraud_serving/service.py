@@ -42,7 +42,7 @@ from fraud_serving.feedback import FeedbackDesk
 from fraud_serving.guard import RequestGuard
 from fraud_serving.model_slots import RegistryFollower, Slots
 from fraud_serving.prediction_log import PredictionLog
-from fraud_serving.scorer import NotReady, Scorer
+from fraud_serving.scorer import LogFull, NotReady, Scorer
 from fraud_serving.shadow import ShadowRunner
 from fraud_serving.store_handle import LazyStore
 from fraud_serving.wal import WriteAheadLog
@@ -129,6 +129,8 @@ class FraudScorer:
             return self.scorer.score(transaction)
         except NotReady:
             return JSONResponse(NOT_READY, status_code=503)
+        except LogFull as full:
+            return _log_full(full)
 
     @bentoml.api(route="/score_batch")
     def score_batch(self, request: ScoreBatchRequest, /) -> list[ScoreResponse]:
@@ -137,6 +139,8 @@ class FraudScorer:
             return self.scorer.score_many(request.transactions)
         except NotReady:
             return JSONResponse(NOT_READY, status_code=503)
+        except LogFull as full:
+            return _log_full(full)
 
     @bentoml.api(route="/feedback")
     def feedback(self, labels: FeedbackBody, /) -> dict[str, Any]:
@@ -168,6 +172,12 @@ class FraudScorer:
                 "store_up": self.log.store_up,
             },
         }
+
+
+def _log_full(full: LogFull) -> JSONResponse:
+    """503: nothing was decided (a decision that could not be logged is never given)."""
+    body = {"error": f"not scored: {full}; retry later"}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 
 async def _model_endpoint(_: Request) -> JSONResponse:

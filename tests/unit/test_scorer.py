@@ -1,6 +1,7 @@
 """The in-process scoring core: routing, thresholds, exploration, shadow, log rows."""
 
 import random
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from fraud_core.policy import ThresholdPolicy, top_level
 from fraud_core.schema import Transaction
 from fraud_serving import metrics
 from fraud_serving.model_slots import Slots
-from fraud_serving.scorer import NotReady, Scorer
+from fraud_serving.scorer import LogFull, NotReady, Scorer
 from fraud_serving.shadow import ShadowRunner
 from tests.fixtures.scorer import transaction
 
@@ -35,6 +36,9 @@ class ListLog:
 
     def put(self, kind: str, row: dict) -> bool:
         self.rows.append((kind, row))
+        return True
+
+    def has_room(self, rows: int) -> bool:
         return True
 
 
@@ -136,3 +140,33 @@ def test_a_shadow_that_cannot_score_is_counted_not_silent(caplog: pytest.LogCapt
     assert not [row for kind, row in log.rows if kind == "shadow"]
     errors = [r.message for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "feature count mismatch" in errors[0]  # once per cause
+
+
+def test_a_full_log_refuses_before_deciding_and_loses_nothing(tmp_path) -> None:
+    """A decision that could not be logged is never given: the request is refused (503 in the
+    service), nothing is dropped, and every decision given reaches the store."""
+    from fraud_core.store import FeedbackStore
+    from fraud_serving.prediction_log import PredictionLog
+
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'fraud.db'}")
+    log = PredictionLog(store, tmp_path / "spool", max_queue=5)  # not started: nothing drains
+    scorer = Scorer(
+        Slots(champion=CHAMPION, policy=ThresholdPolicy()), hash_key="k", prediction_log=log
+    )
+    dropped, refused = metrics.LOG_DROPPED._value.get(), metrics.LOG_FULL_REFUSALS._value.get()
+    given = [scorer.score(tx) for tx in TXS[:3]] + scorer.score_many(TXS[3:5])
+    with pytest.raises(LogFull, match="5 rows waiting"):
+        scorer.score(TXS[5])
+    with pytest.raises(LogFull):
+        scorer.score_many(TXS[5:7])
+    assert metrics.LOG_FULL_REFUSALS._value.get() - refused == 3
+    log.flush()  # the store takes the queue: scoring resumes
+    given.append(scorer.score(TXS[5]))
+    log.flush()
+    assert metrics.LOG_DROPPED._value.get() == dropped
+    every_day = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    stored = set(
+        store.predictions_between(*every_day, columns=["transaction_id"])["transaction_id"]
+    )
+    assert stored == {r.transaction_id for r in given}
+    store.close()
