@@ -22,7 +22,7 @@ demo: install  # against a running `make run` (same FRAUD_API_KEY): the whole lo
 	@$(UV) run fraudops demo --loop
 
 test: install lint
-	$(UV) run pytest --timeout=900 --durations=15 $(PYTEST_ARGS)
+	$(UV) run pytest -n 2 --dist loadfile --timeout=900 --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run ruff check .

