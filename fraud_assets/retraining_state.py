@@ -44,6 +44,16 @@ def release_in_progress(registry: RegistryResource) -> str | None:
     return None
 
 
+def retraining_blocked(instance: dg.DagsterInstance, registry: RegistryResource) -> str | None:
+    """Why no retraining may start now (one in flight, or a release in shadow or canary: one
+    candidate at a time), or None."""
+    in_flight = retraining_in_flight(instance)
+    if in_flight:
+        return f"retraining run {in_flight} is in flight"
+    releasing = release_in_progress(registry)
+    return f"{releasing}: one candidate at a time" if releasing else None
+
+
 def run_key_used(instance: dg.DagsterInstance, run_key: str) -> bool:
     """Whether a run was already created for `run_key` (the daemon's dedupe, done by hand)."""
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1)

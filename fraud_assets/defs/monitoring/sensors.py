@@ -8,11 +8,7 @@ from fraud_assets.cadence import sensor_interval
 from fraud_assets.defs.training.jobs import retraining_job
 from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
 from fraud_assets.resources import Clock, RegistryResource
-from fraud_assets.retraining_state import (
-    release_in_progress,
-    retraining_in_flight,
-    run_key_used,
-)
+from fraud_assets.retraining_state import retraining_blocked, run_key_used
 
 
 @dg.sensor(
@@ -36,17 +32,9 @@ def drift_sensor(context: dg.SensorEvaluationContext, clock: Clock, registry: Re
     meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}
     if not meta.get("drift_detected"):
         return dg.SensorResult(skip_reason=f"no drift: {meta.get('reason')}", cursor=cursor)
-    in_flight = retraining_in_flight(context.instance)
-    if in_flight:
-        return dg.SensorResult(
-            skip_reason=f"drift detected but retraining run {in_flight} is in flight",
-            cursor=cursor,
-        )
-    releasing = release_in_progress(registry)
-    if releasing:
-        return dg.SensorResult(
-            skip_reason=f"drift detected but {releasing}: one candidate at a time", cursor=cursor
-        )
+    blocked = retraining_blocked(context.instance, registry)
+    if blocked:
+        return dg.SensorResult(skip_reason=f"drift detected but {blocked}", cursor=cursor)
     version, day = meta["model_version"], str(meta["computed_at"])[:10]
     run_key = f"drift:v{version}:{day}"
     if run_key_used(context.instance, run_key):

@@ -6,7 +6,7 @@ import dagster as dg
 from fraud_assets.defs.training.jobs import retraining_job
 from fraud_assets.provenance import REASON_TAG
 from fraud_assets.resources import RegistryResource
-from fraud_assets.retraining_state import release_in_progress, retraining_in_flight
+from fraud_assets.retraining_state import retraining_blocked
 
 REASON = "weekly retraining (Monday 02:00 UTC)"
 
@@ -21,11 +21,8 @@ REASON = "weekly retraining (Monday 02:00 UTC)"
     "or running or a release is in shadow or canary (one candidate at a time).",
 )
 def weekly_retraining(context: dg.ScheduleEvaluationContext, registry: RegistryResource):
-    in_flight = retraining_in_flight(context.instance)
-    if in_flight:
-        return dg.SkipReason(f"retraining run {in_flight} is in flight")
-    releasing = release_in_progress(registry)
-    if releasing:
-        return dg.SkipReason(f"{releasing}: one candidate at a time, next Monday retrains")
+    blocked = retraining_blocked(context.instance, registry)
+    if blocked:
+        return dg.SkipReason(f"{blocked}; next Monday retrains")
     when = context.scheduled_execution_time.isoformat()
     return dg.RunRequest(run_key=f"weekly:{when}", tags={REASON_TAG: REASON})

@@ -14,12 +14,7 @@ from fraud_assets.resources import (
     RegistryResource,
     RetrainingTriggers,
 )
-from fraud_assets.retraining_state import (
-    last_training_as_of,
-    release_in_progress,
-    retraining_in_flight,
-    run_key_used,
-)
+from fraud_assets.retraining_state import last_training_as_of, retraining_blocked, run_key_used
 
 
 @dg.sensor(
@@ -44,12 +39,9 @@ def label_volume_sensor(
     if cursor.get("watermark"):
         marks.append(datetime.fromisoformat(cursor["watermark"]))
     since = max((m for m in marks if m is not None), default=None)
-    in_flight = retraining_in_flight(context.instance)
-    if in_flight:
-        return dg.SkipReason(f"retraining run {in_flight} is in flight; labels keep counting")
-    releasing = release_in_progress(registry)
-    if releasing:
-        return dg.SkipReason(f"{releasing}: one candidate at a time; labels keep counting")
+    blocked = retraining_blocked(context.instance, registry)
+    if blocked:
+        return dg.SkipReason(f"{blocked}; labels keep counting")
     # label_events filters on received_at (>= reported_at): a superset, narrowed by report time
     reported = store.open().label_events(since=since)["reported_at"]
     fresh = reported[reported <= now]
