@@ -86,15 +86,29 @@ def replay(
     size = ReplaySize.quick() if quick else ReplaySize()
     if tx_per_day is not None:
         size = ReplaySize(tx_per_day=tx_per_day)
+    from fraud_assets.bootstrap import BootstrapError
+
     settings = get_settings()
+    refused = []
     for seed in seeds:
         name = f"seed-{seed}" + ("-quick" if quick else "")
-        summary = replay_platform(
-            seed,
-            size,
-            (settings.var_dir / "replay" / name).resolve(),
-            (settings.reports_dir / "replay" / name).resolve(),
-            db_url=db_url,
-            show_progress=not no_progress,
-        )
+        try:
+            summary = replay_platform(
+                seed,
+                size,
+                (settings.var_dir / "replay" / name).resolve(),
+                (settings.reports_dir / "replay" / name).resolve(),
+                db_url=db_url,
+                show_progress=not no_progress,
+            )
+        except BootstrapError as error:  # the platform refused to start: no arm to compare
+            click.echo(f"seed {seed}: {error}", err=True)
+            refused.append(seed)
+            continue
         click.echo("\n".join(describe(summary)))
+    if refused:
+        raise click.ClickException(
+            f"the gate refused the first champion of seed(s) {refused} on the pre-drift history "
+            f"(at {size.tx_per_day:,} payments a day its holdout holds few frauds): more "
+            "payments a day (--tx-per-day) give it more evidence"
+        )
