@@ -108,7 +108,7 @@ def replay(
         click.echo("\n".join(describe(summary)))
     if refused:
         raise click.ClickException(
-            f"the gate refused the first champion of seed(s) {refused} on the pre-drift history "
-            f"(at {size.tx_per_day:,} payments a day its holdout holds few frauds): more "
-            "payments a day (--tx-per-day) give it more evidence"
+            f"no first champion for seed(s) {refused}: the retraining job on the pre-drift "
+            f"history promoted no model (reasons above; at {size.tx_per_day:,} payments a day "
+            "the gate's holdout holds few frauds, more a day (--tx-per-day) give it evidence)"
         )

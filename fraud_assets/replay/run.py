@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from fraud_assets.quiet import to_log
 from fraud_assets.replay.platform_arm import PRODUCTION, PlatformReplay
 from fraud_assets.replay.world import ReplaySize, ReplayWorld
 
@@ -46,9 +47,11 @@ def replay_platform(
     platform.prepare()
     rows = platform.seed_history()
     timed("seed", started)
-    echo(f"platform: {rows:,} pre-drift predictions seeded; training the first champion ...")
+    log = state_dir / "first_champion.log"  # Dagster's event stream, MLflow's INFO lines
+    echo(f"platform: {rows:,} pre-drift predictions seeded; training the first champion ({log})")
     started = time.perf_counter()
-    first = platform.first_champion()
+    with to_log(log):
+        first = platform.first_champion()
     timed("first_champion", started)
     platform.start()
     hours = size.drift_days * 24

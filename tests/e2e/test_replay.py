@@ -106,3 +106,35 @@ def test_runs_are_in_the_instance_with_their_triggers(
         retrainings = [r for r in runs if r.job_name == "retraining"]
         assert any(r.tags.get("fraud/reason") for r in retrainings if r in scheduled + sensed)
         assert instance.fetch_materializations(dg.AssetKey("drift_report"), limit=1).records
+
+
+REFUSED = """
+import sys
+from fraud_assets.replay import world
+from fraud_core.cli import main
+# 20 pre-drift days: no label has matured (45 days), so no first champion can be trained
+size = world.ReplaySize(tx_per_day=500, pre_drift_days=20, drift_days=2)
+world.ReplaySize.quick = classmethod(lambda cls: size)
+sys.argv = "fraudops replay --platform --quick --seed 3 --seed 4 --no-progress".split()
+main()
+"""
+
+
+def test_a_seed_without_a_first_champion_is_reported_and_the_others_still_run(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FRAUD_", "MLFLOW_"))}
+    env.pop("DAGSTER_HOME", None)
+    env["FRAUD_VAR_DIR"] = str(tmp_path / "var")
+    done = subprocess.run(
+        [sys.executable, "-c", REFUSED], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-3000:]
+    for seed in (3, 4):
+        assert f"seed {seed}: retraining run" in done.stderr
+    assert "only 0 labeled predictions" in done.stderr
+    assert "Error: no first champion for seed(s) [3, 4]" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "DEBUG" not in done.stdout + done.stderr  # the run's event stream went to its log
+    assert (tmp_path / "var/replay/seed-4-quick/first_champion.log").stat().st_size > 0
