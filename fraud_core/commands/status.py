@@ -151,7 +151,8 @@ def _runs(dagster_url: str) -> None:
 def _figure(row: dict[str, Any] | None) -> str:
     if row is None:
         return "no data"
-    version = f"v{row['model_version']}, " if row.get("model_version") else ""
+    model = str(row.get("model_version") or "")
+    version = f"{'v' if model.isdigit() else ''}{model}, " if model else ""  # v2, rule-v1
     end = row["window_end"]
     end = end if isinstance(end, str) else end.strftime("%Y-%m-%d %H:%M")
     return f"{row['value']:.4f} ({version}window to {str(end)[:16]})"

@@ -33,6 +33,7 @@ def test_status_shows_figures_and_firing_alerts(tmp_path, monkeypatch):
             {"metric": "fpr", "value": 0.131, "model_version": "3", "variant": "champion"},
             {"metric": "feature_drift", "value": 0.4, "feature": "amount_usd_log"},
             {"metric": "drift_detected", "value": 1.0, "model_version": "3"},
+            {"metric": "fpr_estimate", "value": 0.02, "model_version": "rule-v1"},
         ]
         store.write_metrics(
             [
@@ -62,4 +63,4 @@ def test_status_shows_figures_and_firing_alerts(tmp_path, monkeypatch):
     assert "FPR       0.1310 (v3" in result.output
     assert "WARNING FPR 13.1% > 12%" in result.output
     assert "DRIFT 1 features >= 0.1 (amount_usd_log 0.40)" in result.output
-    assert "FPR est.  no data" in result.output
+    assert "FPR est.  0.0200 (rule-v1, window to" in result.output  # a rule is no "v" version
