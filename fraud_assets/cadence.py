@@ -18,17 +18,13 @@ MONITORING_CRON = "0 */6 * * *"
 
 
 def sensor_interval(default: int) -> int:
-    """`FRAUD_SENSOR_INTERVAL_SECONDS` when set (at least 1), else `default`."""
-    raw = os.environ.get(SENSOR_INTERVAL_ENV, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{SENSOR_INTERVAL_ENV}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise ValueError(f"{SENSOR_INTERVAL_ENV}={raw!r}: must be at least 1")
-    return value
+    """`FRAUD_SENSOR_INTERVAL_SECONDS` when set (whole seconds, at least 1), else `default`."""
+    from fraud_core.settings import env_number
+
+    value = env_number(SENSOR_INTERVAL_ENV, default, 1)
+    if value != int(value):
+        raise ValueError(f"{SENSOR_INTERVAL_ENV}={value!r} is not a whole number of seconds")
+    return int(value)
 
 
 def monitoring_cron() -> str:
