@@ -68,11 +68,10 @@ def needs_monitoring() -> bool:
     """Whether a monitoring asset was never materialized on the instance of DAGSTER_HOME."""
     import dagster as dg
 
+    from fraud_assets.provenance import latest_record
+
     with dg.DagsterInstance.get() as instance:
-        return any(
-            instance.get_latest_materialization_event(dg.AssetKey(a)) is None
-            for a in MONITORING_ASSETS
-        )
+        return any(latest_record(instance, a) is None for a in MONITORING_ASSETS)
 
 
 def first_monitoring() -> str:

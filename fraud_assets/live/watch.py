@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from fraud_assets.provenance import REASON_TAG, trigger_of
+from fraud_assets.provenance import REASON_TAG, latest_record, trigger_of
 
 DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
@@ -75,10 +75,10 @@ class Watch:
             self._drift(run.run_id)
 
     def _drift(self, run_id: str) -> None:
-        event = self.instance.get_latest_materialization_event(dg.AssetKey("drift_report"))
-        if event is None or event.run_id != run_id:
+        record = latest_record(self.instance, "drift_report")
+        if record is None or record.run_id != run_id:
             return
-        meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+        meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}
         flagged = "DRIFT" if meta.get("drift_detected") else "no drift"
         self.say(f"  drift_report: {flagged}: {str(meta.get('reason'))[:200]}")
         if meta.get("drift_detected") and self.outcome.drift is None:
