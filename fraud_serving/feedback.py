@@ -63,20 +63,28 @@ def failure_cause(error: BaseException) -> str:
 class FeedbackDesk:
     """`record(labels)` -> (body, status, headers) for `POST /feedback`.
 
-    `backlog()` counts prediction rows scored but not yet in the store (the spool after an
-    outage): while it is non-zero a label for an unknown transaction may be for one of them,
-    so it answers 503 (cause `prediction_pending`) instead of a final 422.
+    `held(ids)` names the transactions among `ids` that were scored but may not be stored yet
+    (any worker's write-ahead segments, the spool after an outage, this worker's queue): a label
+    for one of them answers 503 (cause `prediction_pending`) instead of a final 422.
     """
 
-    def __init__(self, store: Any, backlog: Callable[[], int], retry_after_seconds: int) -> None:
+    def __init__(
+        self, store: Any, held: Callable[[list[str]], set[str]], retry_after_seconds: int
+    ) -> None:
         self.store = store
-        self.backlog = backlog
+        self.held = held
         self.retry_after = {"Retry-After": str(max(1, retry_after_seconds))}
         self._failures = FailureLog(log)
 
     def record(self, labels: Sequence[Label]) -> tuple[dict[str, Any], int, dict[str, str]]:
         try:
             body, status = record_feedback(self.store, labels)
+            waiting = self._pending(body) if status == 422 else []
+            if status == 422 and not waiting and _unknown(body):
+                # a writer may have stored the rows between the store's answer and the scan
+                again, status = record_feedback(self.store, labels)  # labels are idempotent
+                body = {**again, **{k: body[k] + again[k] for k in ("inserted", "updated")}}
+                waiting = self._pending(body) if status == 422 else []
         except Exception as error:
             cause = failure_cause(error)
             metrics.FEEDBACK_FAILURES.labels(cause).inc()
@@ -85,9 +93,8 @@ class FeedbackDesk:
             return {"error": message, "cause": cause}, 503, self.retry_after
         self._failures.recovered("storing feedback (unreachable)")
         self._failures.recovered("storing feedback (store_error)")
-        if status == 422 and self._pending(body):
+        if waiting:
             metrics.FEEDBACK_FAILURES.labels("prediction_pending").inc()
-            waiting = [r["transaction_id"] for r in body["rejected"] if r["reason"] == UNKNOWN]
             body["error"] = (
                 "transactions not in the store yet while scored rows wait to be written"
                 f" (retry later): {', '.join(map(str, waiting))}; other labels stored"
@@ -96,10 +103,17 @@ class FeedbackDesk:
             return body, 503, self.retry_after
         return body, status, {}
 
-    def _pending(self, body: dict[str, Any]) -> bool:
-        if not any(r["reason"] == UNKNOWN for r in body["rejected"]):
-            return False
+    def _pending(self, body: dict[str, Any]) -> list[str]:
+        """The refused-as-unknown transactions that a worker still holds."""
+        unknown = _unknown(body)
+        if not unknown:
+            return []
         try:
-            return self.backlog() > 0
-        except OSError:  # the spool folder cannot be read: assume rows are waiting
-            return True
+            held = self.held(unknown)
+        except OSError:  # the log's folders cannot be read: assume they hold them
+            return unknown
+        return [t for t in unknown if t in held]
+
+
+def _unknown(body: dict[str, Any]) -> list[str]:
+    return [r["transaction_id"] for r in body.get("rejected", []) if r["reason"] == UNKNOWN]

@@ -33,9 +33,11 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from fraud_serving import metrics
 from fraud_serving.failures import FailureLog, reason
@@ -177,6 +179,23 @@ class PredictionLog:
 
     def pending(self) -> int:
         return len(self._rows)
+
+    def holds(self, transaction_ids: Iterable[str]) -> set[str]:
+        """Those of `transaction_ids` scored but maybe not stored yet, by any worker of this
+        folder: in this log's queue, a write-ahead segment or a spool file. Read only when a
+        label names a transaction the store does not know."""
+        needles = {t: msgspec.json.encode(t) for t in transaction_ids}  # as `encode` writes
+        found = {row["transaction_id"] for _, row in list(self._rows)} & needles.keys()
+        files = self.spool.files()
+        if self.wal is not None:
+            files += sorted(self.wal.directory.glob("*.wal"))
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:  # stored (or spooled) meanwhile
+                continue
+            found |= {t for t, needle in needles.items() if needle in data}
+        return found
 
     def flush(self) -> None:
         """Write everything queued now, in the caller's thread (for a log that was never

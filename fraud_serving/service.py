@@ -93,7 +93,7 @@ class FraudScorer:
             wal=WriteAheadLog(config.wal_dir, config.wal_fsync_seconds),
         ).start()
         self.feedback_desk = FeedbackDesk(
-            self.store, self.log.spool.rows_waiting, math.ceil(config.log_retry_seconds)
+            self.store, self.log.holds, math.ceil(config.log_retry_seconds)
         )
         self.shadow = ShadowRunner(self.log).start()
         self.scorer = Scorer(

@@ -25,7 +25,7 @@ def failures(cause: str) -> float:
 def test_a_store_that_cannot_open_answers_503_unreachable(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")  # the database's folder cannot be created under a file
-    desk = FeedbackDesk(LazyStore(f"sqlite:///{blocker / 'fraud.db'}"), lambda: 0, 2)
+    desk = FeedbackDesk(LazyStore(f"sqlite:///{blocker / 'fraud.db'}"), lambda ids: set(), 2)
     before = failures("unreachable")
     body, status, headers = desk.record(labels("tx-1"))
     assert (status, headers, body["cause"]) == (503, {"Retry-After": "2"}, "unreachable")
@@ -38,14 +38,14 @@ def test_unknown_transactions_wait_for_the_spool_then_are_refused(tmp_path: Path
     rows, _ = synthetic_log(days=1, per_day=5)
     store.insert_predictions(rows)
     known = rows[0]["transaction_id"]
-    waiting = [3]
-    desk = FeedbackDesk(store, lambda: waiting[0], 1)
+    waiting = {"scored-in-outage"}
+    desk = FeedbackDesk(store, lambda ids: waiting & set(ids), 1)
     before = failures("prediction_pending")
     body, status, headers = desk.record(labels(known, "scored-in-outage"))
     assert (status, headers, body["cause"]) == (503, {"Retry-After": "1"}, "prediction_pending")
     assert "scored-in-outage" in body["error"] and body["inserted"] == 1
     assert failures("prediction_pending") == before + 1
-    waiting[0] = 0
+    waiting.clear()
     body, status, headers = desk.record(labels(known, "scored-in-outage"))
     assert (status, headers, body["inserted"]) == (422, {}, 0)  # the known one is not re-done
     assert body["rejected"][0]["transaction_id"] == "scored-in-outage"

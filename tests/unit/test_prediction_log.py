@@ -160,3 +160,19 @@ def test_a_failing_store_is_not_a_bad_row(store: FlakyStore, tmp_path: Path) -> 
     wait_for(lambda: len(store.predictions) == 5)  # spooled, then replayed
     log.close()
     assert not (tmp_path / "quarantine").exists()
+
+
+def test_any_worker_knows_a_scored_row_not_yet_stored(store: FlakyStore, tmp_path: Path) -> None:
+    """A label for a transaction a worker scored but has not stored is not 'unknown'."""
+    from fraud_serving.wal import WriteAheadLog, encode
+
+    log = PredictionLog(store, tmp_path / "spool", wal=WriteAheadLog(tmp_path / "wal"))
+    log.put("prediction", row("queued"))  # this worker's queue and write-ahead segment
+    elsewhere = tmp_path / "wal" / "99-4242-000000001.wal"  # another worker's open segment
+    elsewhere.write_bytes(encode("prediction", row("elsewhere")))
+    asked = ["queued", "spooled", "elsewhere", "never-scored"]
+    assert log.holds(asked) == {"queued", "elsewhere"}
+    log.flush()  # stored: the queue is empty and its segment deleted
+    assert log.holds(asked) == {"elsewhere"} and "queued" in store.predictions
+    log.spool.append([("prediction", row("spooled"))])  # the spool after an outage
+    assert log.holds(asked) == {"spooled", "elsewhere"}
