@@ -1,9 +1,9 @@
 """MLflow registry facade: register versions, move deployment aliases, load models for serving.
 
-Aliases are the single source of truth for deployment (DESIGN.md section 4): `champion` serves,
-`challenger` shadows, `canary` takes `canary_traffic_percent` % of traffic, `previous` is the
-rollback target. Every alias move is appended to the store's `audit_log` before it is applied
-and recorded on the version as the `last_alias_move` tag.
+Aliases are the single source of truth for deployment (docs/architecture.md, section 7):
+`champion` serves, `challenger` shadows, `canary` takes `canary_traffic_percent` % of traffic,
+`previous` is the rollback target. Every alias move is appended to the store's `audit_log`
+before it is applied and recorded on the version as the `last_alias_move` tag.
 
 Moves are serialized by a lock in the store's database (`REGISTRY_LOCK`) and state the versions
 they expect to replace (read when the move was planned, or given by the caller): a move planned
@@ -64,7 +64,7 @@ class UnknownVersion(RegistryError, LookupError):
 
 
 class UnknownAlias(RegistryError, ValueError):
-    """Not one of the deployment aliases of DESIGN.md."""
+    """Not one of the deployment aliases (docs/architecture.md, section 7)."""
 
 
 class StaleMove(RegistryError):

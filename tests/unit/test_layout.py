@@ -1,5 +1,5 @@
-"""Dependency direction of DESIGN.md: fraud_core imports nothing above it; Dagster code uses
-the scorer only in the replay."""
+"""Dependency direction of docs/architecture.md (section 2): fraud_core imports nothing above
+it; Dagster code uses the scorer only in the replay."""
 
 import ast
 from pathlib import Path
