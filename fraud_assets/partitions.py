@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-HISTORY_START_ENV = "FRAUD_HISTORY_START"
+from fraud_core.settings import get_settings
 
 daily = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get(HISTORY_START_ENV, "2025-01-01"), timezone="UTC"
+    start_date=get_settings().history_start.isoformat(), timezone="UTC"
 )
+"""Built as the assets are declared (`FRAUD_HISTORY_START`): a partitions definition is part of
+an asset's definition, so this is the one setting read when the code location imports."""
 
 
 def day_bounds(partition_key: str) -> tuple[datetime, datetime]:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
-DAGSTER_PORT = int(os.environ.get("FRAUD_DAGSTER_PORT", "3000"))
-SCORER_PORT = int(os.environ.get("FRAUD_SCORER_PORT", "3001"))
+from fraud_core.settings import get_settings
+
 HOST = "127.0.0.1"
 SCORER_TARGET = "fraud_serving.service:FraudScorer"
 READY_TIMEOUT_S = 180.0
@@ -77,13 +77,14 @@ def _group_alive(group: int) -> bool:
 
 def platform_env() -> dict[str, str]:
     """The environment both services run with: DAGSTER_HOME absolute, telemetry off."""
+    settings = get_settings()
     env = dict(os.environ)
-    env["DAGSTER_HOME"] = str(Path(env.get("DAGSTER_HOME") or "dagster_home").resolve())
+    env["DAGSTER_HOME"] = str(settings.dagster_home.resolve())
     env.setdefault("DO_NOT_TRACK", "1")
     env.setdefault("BENTOML_DO_NOT_TRACK", "true")
-    env.setdefault("BENTOML_HOME", str(Path(env.get("FRAUD_VAR_DIR", "var"), "bentoml").resolve()))
+    env.setdefault("BENTOML_HOME", str((settings.var_dir / "bentoml").resolve()))
     env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    env.setdefault("FRAUD_SCORER_URL", f"http://{HOST}:{SCORER_PORT}")  # canary health
+    env.setdefault("FRAUD_SCORER_URL", f"http://{HOST}:{settings.scorer_port}")  # canary health
     env.setdefault("PYTHONWARNINGS", "ignore")
     # the local platform explores like the replay's recommended settings: without logged
     # approvals of would-block payments, a retrained model can neither learn nor be judged on
@@ -96,22 +97,23 @@ def platform_env() -> dict[str, str]:
 def services() -> list[Service]:
     from fraud_assets.quiet import log_dir
 
-    python = sys.executable
+    python, settings = sys.executable, get_settings()
+    dagster, scorer = settings.dagster_port, settings.scorer_port
     running = [
         Service(
             "Dagster",
-            [python, *f"-m dagster dev -w workspace.yaml -h {HOST} -p {DAGSTER_PORT}".split()],
-            f"http://{HOST}:{DAGSTER_PORT}/server_info",
-            f"Dagster UI      http://{HOST}:{DAGSTER_PORT}  (daemon: sensors and schedules on)",
+            [python, *f"-m dagster dev -w workspace.yaml -h {HOST} -p {dagster}".split()],
+            f"http://{HOST}:{dagster}/server_info",
+            f"Dagster UI      http://{HOST}:{dagster}  (daemon: sensors and schedules on)",
         ),
         Service(
             "scorer",
             [
                 python,
-                *f"-m bentoml serve {SCORER_TARGET} --host {HOST} --port {SCORER_PORT}".split(),
+                *f"-m bentoml serve {SCORER_TARGET} --host {HOST} --port {scorer}".split(),
             ],
-            f"http://{HOST}:{SCORER_PORT}/readyz",
-            f"Scorer          http://{HOST}:{SCORER_PORT}  (POST /score, /metrics, /docs)",
+            f"http://{HOST}:{scorer}/readyz",
+            f"Scorer          http://{HOST}:{scorer}  (POST /score, /metrics, /docs)",
         ),
     ]
     for service in running:

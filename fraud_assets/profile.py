@@ -13,15 +13,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROFILE_ENV = "FRAUD_PROFILE_FILE"
 _applied: dict[str, str | None] = {}
 
 
 def profile_path() -> Path:
-    explicit = os.environ.get(PROFILE_ENV, "").strip()
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("FRAUD_VAR_DIR", "").strip() or "var") / "profile.env"
+    from fraud_core.settings import get_settings
+
+    return get_settings().profile_file
 
 
 def read_profile(path: Path | None = None) -> dict[str, str]:

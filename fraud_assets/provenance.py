@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +10,6 @@ import dagster as dg
 TRIGGER_TAG = "fraud/trigger"
 REASON_TAG = "fraud/reason"
 RETRAIN_TAG = ("retrain", "fraud")  # limited to one concurrent run in dagster.yaml
-MLFLOW_UI_URL_ENV = "FRAUD_MLFLOW_UI_URL"
 
 
 def trigger_of(tags: Mapping[str, str]) -> str:
@@ -59,5 +57,7 @@ def latest_metadata(instance: dg.DagsterInstance, asset: str) -> dict[str, Any]:
 
 def mlflow_run_url(experiment_id: str, run_id: str) -> str:
     """Link to an MLflow run in the MLflow UI (`FRAUD_MLFLOW_UI_URL`, default port 5000)."""
-    base = os.environ.get(MLFLOW_UI_URL_ENV, "http://127.0.0.1:5000").rstrip("/")
+    from fraud_core.settings import get_settings
+
+    base = get_settings().mlflow_ui_url.rstrip("/")
     return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"

@@ -11,7 +11,9 @@ from pathlib import Path
 
 
 def log_dir() -> Path:
-    folder = Path(os.environ.get("FRAUD_VAR_DIR", "").strip() or "var", "logs")
+    from fraud_core.settings import get_settings
+
+    folder = get_settings().var_dir / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -27,13 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fraud_core.fpr_lines import FPR_CRITICAL, FPR_WARNING
+
 if TYPE_CHECKING:
     import pandas as pd
 
-FPR_WARNING = 0.12
-"""Alert line (deploy/prometheus/alerts.yml): FPR above 12%."""
-FPR_CRITICAL = 0.15
-"""Critical line and the release gate's maximum FPR."""
 REPORT_METRICS = (
     "fpr",
     "fpr_estimate",

@@ -54,3 +54,9 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="fraud-mlops")
 def main() -> None:
     """Operate the fraud-detection platform: simulate, seed, release, roll back."""
+    from fraud_core.settings import get_settings
+
+    try:
+        get_settings()  # a bad variable is named once, before any command starts
+    except ValueError as error:
+        raise click.ClickException(f"configuration: {error}") from None

@@ -7,10 +7,9 @@ the same variable, so assets, sensors and the rows they read agree on one time l
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
-NOW_ENV = "FRAUD_NOW"
+from fraud_core.settings import fixed_now
 
 
 def parse_instant(text: str) -> datetime:
@@ -21,5 +20,4 @@ def parse_instant(text: str) -> datetime:
 
 def now() -> datetime:
     """`FRAUD_NOW` when set, else the wall clock (UTC, timezone-aware)."""
-    fixed = os.environ.get(NOW_ENV)
-    return parse_instant(fixed) if fixed else datetime.now(UTC)
+    return fixed_now() or datetime.now(UTC)

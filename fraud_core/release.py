@@ -17,12 +17,12 @@ checked against fixed limits.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from fraud_core import release_stats as stats
+from fraud_core.fpr_lines import FPR_CRITICAL
 
 STAGE_TAG = "release_stage"
 STAGE_STARTED_TAG = "release_stage_started_at"
@@ -73,7 +73,7 @@ class ReleasePlan:
     """Canary scoring p99 (in-process histogram) that rolls the release back. Looser than the
     10 ms `ScoringLatencyP99High` warning: a rollback acts on one stage's sample, where a
     handful of slow requests (a garbage collection, a busy node) decide the percentile."""
-    max_fpr: float = 0.15
+    max_fpr: float = FPR_CRITICAL
     min_fpr_labels: int = 100
 
     def __post_init__(self) -> None:
@@ -163,56 +163,6 @@ class ReleasePlan:
             self.alpha,
             self.power,
         )
-
-
-PLAN_ENV = {
-    "stages": "FRAUD_RELEASE_STAGES",
-    "shadow_min_rows": "FRAUD_SHADOW_MIN_ROWS",
-    "shadow_min_seconds": "FRAUD_SHADOW_MIN_SECONDS",
-    "stage_min_seconds": "FRAUD_STAGE_MIN_SECONDS",
-    "stage_min_samples": "FRAUD_STAGE_MIN_SAMPLES",
-    "decline_increase": "FRAUD_RELEASE_DECLINE_INCREASE",
-    "decline_floor": "FRAUD_RELEASE_DECLINE_FLOOR",
-    "base_decline_rate": "FRAUD_RELEASE_BASE_RATE",
-    "shadow_discordance": "FRAUD_RELEASE_DISCORDANCE",
-    "alpha": "FRAUD_RELEASE_ALPHA",
-    "power": "FRAUD_RELEASE_POWER",
-    "p99_latency_slo_seconds": "FRAUD_CANARY_P99_SLO_SECONDS",
-}
-_INTEGERS = {"shadow_min_rows", "shadow_min_seconds", "stage_min_seconds", "stage_min_samples"}
-_COMPUTED = {"shadow_min_rows", "stage_min_samples"}  # 0 or unset: computed by the plan
-
-
-def plan_from_env(environ: Mapping[str, str] = os.environ) -> ReleasePlan:
-    """The plan with every `PLAN_ENV` variable that is set (a size of 0: computed);
-    ValueError names a bad one."""
-    values: dict = {}
-    for name, variable in PLAN_ENV.items():
-        raw = environ.get(variable, "").strip()
-        if not raw:
-            continue
-        try:
-            if name == "stages":
-                values[name] = parse_stages(raw)
-            elif name in _INTEGERS:
-                values[name] = int(raw)
-            else:
-                values[name] = float(raw)
-        except ValueError:
-            raise ValueError(f"{variable}={raw!r} is not a valid {name}") from None
-        if name != "stages" and values[name] < 0:
-            raise ValueError(f"{variable}={raw!r}: must be at least 0")
-        if name in _COMPUTED and values[name] == 0:
-            del values[name]
-    if values.get("p99_latency_slo_seconds", 1) < 0.001:
-        raise ValueError("FRAUD_CANARY_P99_SLO_SECONDS: must be at least 0.001")
-    try:
-        return ReleasePlan(**values)
-    except ValueError as error:
-        named = [v for name, v in PLAN_ENV.items() if name in str(error) and v in environ]
-        raise ValueError(
-            f"release settings {', '.join(named) or 'from the environment'}: {error}"
-        ) from None
 
 
 @dataclass(frozen=True)

@@ -300,9 +300,10 @@ def describe_release(
     test (rates, relative change, evidence, samples and time still needed), or the shadow's."""
     from fraud_core import clock, release_ops
     from fraud_core.registry import CANARY, CHALLENGER
-    from fraud_core.release import StageSample, evaluate_stage, plan_from_env, shadow_test
+    from fraud_core.release import StageSample, evaluate_stage, shadow_test
+    from fraud_core.settings import get_settings
 
-    plan = plan or plan_from_env()
+    plan = plan or get_settings().release_plan()
     now = now or clock.now()
     aliases, store = registry.aliases(), registry.store
     percent = registry.canary_percent()

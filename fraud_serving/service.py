@@ -15,7 +15,7 @@ Endpoints:
 - ``/livez``, ``/readyz`` (503 until a champion and the thresholds are loaded), ``/metrics``.
 
 Each worker process runs its own scorer, registry follower, shadow runner and prediction log
-with its write-ahead file (see `fraud_serving.config` for the environment knobs). Malformed
+with its write-ahead file (see `fraud_core.settings` for the environment knobs). Malformed
 bodies get BentoML's 400 with pydantic's `detail` list; bodies over FRAUD_MAX_BODY_BYTES get
 413.
 """
@@ -36,8 +36,8 @@ from starlette.routing import Route
 from fraud_core.features import FEATURE_SPEC
 from fraud_core.registry import ModelRegistry
 from fraud_core.schema import MAX_BATCH, Label, ScoreBatchRequest, ScoreResponse, Transaction
+from fraud_core.settings import get_settings
 from fraud_serving import metrics
-from fraud_serving.config import ServingConfig
 from fraud_serving.feedback import FeedbackDesk
 from fraud_serving.guard import RequestGuard
 from fraud_serving.model_slots import RegistryFollower, Slots
@@ -49,7 +49,9 @@ from fraud_serving.wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
 
-CONFIG = ServingConfig.from_env()
+SETTINGS = get_settings()
+"""Read once per process: BentoML's service options (workers, logging) need it as the class is
+defined."""
 _LABEL_SCHEMA = Label.model_json_schema()
 # Written out because BentoML's OpenAPI generator keeps only the first branch of an `anyOf`.
 FeedbackBody = Annotated[
@@ -71,44 +73,44 @@ NOT_READY = {"error": "not ready: no champion model or threshold policy loaded y
 
 @bentoml.service(
     name="fraud_scorer",
-    workers=CONFIG.workers,
+    workers=SETTINGS.scorer_workers,
     traffic={"timeout": 30, "max_concurrency": 1024},
     http={"port": 3001},
-    logging={"access": {"enabled": CONFIG.access_log}},
-    tracing={} if CONFIG.trace_scoring else {"excluded_urls": UNTRACED_URLS},
+    logging={"access": {"enabled": SETTINGS.access_log}},
+    tracing={} if SETTINGS.trace_scoring else {"excluded_urls": UNTRACED_URLS},
 )
 class FraudScorer:
     """Champion, canary and shadow models behind one HTTP face; state lives in `Scorer`."""
 
     def __init__(self) -> None:
-        config, settings = CONFIG, CONFIG.settings
+        settings = SETTINGS
         metrics.create_failure_series()
         self.store = LazyStore(settings.db_url)
         self.log = PredictionLog(
             self.store,
-            config.spool_dir,
-            batch_size=config.log_batch_size,
-            flush_seconds=config.log_flush_seconds,
-            retry_seconds=config.log_retry_seconds,
-            wal=WriteAheadLog(config.wal_dir, config.wal_fsync_seconds),
+            settings.spool_dir,
+            batch_size=settings.log_batch_size,
+            flush_seconds=settings.log_flush_seconds,
+            retry_seconds=settings.log_retry_seconds,
+            wal=WriteAheadLog(settings.wal_dir, settings.wal_fsync_seconds),
         ).start()
         self.feedback_desk = FeedbackDesk(
-            self.store, self.log.holds, math.ceil(config.log_retry_seconds)
+            self.store, self.log.holds, math.ceil(settings.log_retry_seconds)
         )
         self.shadow = ShadowRunner(self.log).start()
         self.scorer = Scorer(
             Slots(),
             hash_key=settings.hash_key,
-            canary_salt=config.canary_salt,
-            exploration_rate=config.exploration_rate,
-            exploration_max_amount_usd=config.exploration_max_amount_usd,
+            canary_salt=settings.canary_salt,
+            exploration_rate=settings.exploration_rate,
+            exploration_max_amount_usd=settings.exploration_max_amount_usd,
             prediction_log=self.log,
             shadow=self.shadow,
         )
         # No store: the scorer only reads aliases, it never moves them (no audit entries).
         registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name)
         self.follower = RegistryFollower(
-            self.scorer, registry, self.store, config.poll_seconds
+            self.scorer, registry, self.store, settings.registry_poll_seconds
         ).start()
 
     def __is_ready__(self) -> bool:
@@ -192,8 +194,8 @@ FraudScorer.mount_asgi_app(
 )
 FraudScorer.add_asgi_middleware(
     RequestGuard,
-    max_body_bytes=CONFIG.max_body_bytes,
-    api_key=CONFIG.settings.api_key,
+    max_body_bytes=SETTINGS.max_body_bytes,
+    api_key=SETTINGS.api_key,
     protected=("/feedback",),
     json_checked=("/feedback",),
 )

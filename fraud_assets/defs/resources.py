@@ -6,7 +6,7 @@ one left unset takes the embedded default of `fraud_core.settings`, so a fresh c
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
 import dagster as dg
 
@@ -20,59 +20,54 @@ from fraud_assets.resources import (
     RetrainingTriggers,
 )
 from fraud_assets.tracking import EXPERIMENT_NAME, mlflow_tracking
-from fraud_core.settings import get_settings
+from fraud_core.settings import Settings, get_settings
 
 
-def _env(name: str, default: str) -> str | dg.EnvVar:
-    """`EnvVar(name)` when the variable is set, else the embedded default (no env mutation)."""
-    return dg.EnvVar(name) if name in os.environ else default
+def _env(settings: Settings, name: str) -> Any:
+    """`EnvVar` of setting `name` when its variable is set, so the Dagster UI shows the
+    variable's name rather than its value (URLs carry passwords) and runs resolve it when they
+    start; else the setting's default."""
+    if name in settings.model_fields_set:
+        variable = Settings.variable(name)
+        numeric = isinstance(getattr(settings, name), int)
+        return dg.EnvVar.int(variable) if numeric else dg.EnvVar(variable)
+    value = getattr(settings, name)
+    return "" if value is None else value if isinstance(value, int) else str(value)
 
 
-def _int_env(name: str, default: int) -> int | dg.EnvVar:
-    return dg.EnvVar.int(name) if name in os.environ else default
-
-
-def _env_config(name: str, default: str) -> str | dict[str, str]:
+def _env_config(settings: Settings, name: str) -> Any:
     """The same choice for a legacy resource's config (`{"env": name}` is its EnvVar)."""
-    return {"env": name} if name in os.environ else default
+    if name in settings.model_fields_set:
+        return {"env": Settings.variable(name)}
+    return str(getattr(settings, name))
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
     settings = get_settings()
-    store = FeedbackStoreResource(db_url=_env("FRAUD_DB_URL", settings.db_url))
-    clock = Clock(now=_env("FRAUD_NOW", ""))
+    store = FeedbackStoreResource(db_url=_env(settings, "db_url"))
+    clock = Clock(now=_env(settings, "now"))
     return dg.Definitions(
         resources={
             "store": store,
             "registry": RegistryResource(
-                tracking_uri=_env("MLFLOW_TRACKING_URI", settings.mlflow_tracking_uri),
-                model_name=_env("FRAUD_MODEL_NAME", settings.model_name),
+                tracking_uri=_env(settings, "mlflow_tracking_uri"),
+                model_name=_env(settings, "model_name"),
                 store=store,
             ),
             "mlflow": mlflow_tracking.configured(
                 {
                     "experiment_name": EXPERIMENT_NAME,
-                    "mlflow_tracking_uri": _env_config(
-                        "MLFLOW_TRACKING_URI", settings.mlflow_tracking_uri
-                    ),
-                    "artifact_location": _env_config(
-                        "FRAUD_MLFLOW_ARTIFACTS", settings.mlflow_artifact_root
-                    ),
+                    "mlflow_tracking_uri": _env_config(settings, "mlflow_tracking_uri"),
+                    "artifact_location": _env_config(settings, "mlflow_artifact_root"),
                 }
             ),
-            "reports": LocalFolder(path=_env("FRAUD_REPORTS_DIR", str(settings.reports_dir))),
-            "datasets": LocalFolder(
-                path=_env("FRAUD_DATASETS_DIR", str(settings.var_dir / "datasets"))
-            ),
-            "landing": LocalFolder(path=_env("FRAUD_LANDING_DIR", str(settings.landing_dir))),
+            "reports": LocalFolder(path=_env(settings, "reports_dir")),
+            "datasets": LocalFolder(path=_env(settings, "datasets_dir")),
+            "landing": LocalFolder(path=_env(settings, "landing_dir")),
             "clock": clock,
-            "lake": LakeResource(
-                url=_env("FRAUD_LAKE_URL", str(settings.var_dir / "lake")), clock=clock
-            ),
-            "dask": DaskResource(address=_env("FRAUD_DASK_ADDRESS", "")),
-            "triggers": RetrainingTriggers(
-                min_new_labels=_int_env("FRAUD_RETRAIN_MIN_LABELS", 1000)
-            ),
+            "lake": LakeResource(url=_env(settings, "lake_url"), clock=clock),
+            "dask": DaskResource(address=_env(settings, "dask_address")),
+            "triggers": RetrainingTriggers(min_new_labels=_env(settings, "retrain_min_labels")),
         }
     )

@@ -66,9 +66,9 @@ def platform_environment(folder: Path, db_url: str | None, size_factor: float) -
         **PRODUCTION,
     }
     if size_factor < 1:
-        from fraud_core.release import plan_from_env
+        from fraud_core.settings import Settings
 
-        plan = plan_from_env(env)
+        plan = Settings.from_env(env).release_plan()
         first = plan.stage_size(plan.stages[0])  # sizes are computed now: scale the first's
         env["FRAUD_SHADOW_MIN_ROWS"] = str(max(100, int(plan.shadow_rows * size_factor)))
         env["FRAUD_STAGE_MIN_SAMPLES"] = str(max(50, int(first * size_factor)))
@@ -202,18 +202,17 @@ class PlatformReplay:
 
         from fraud_assets.definitions import defs
         from fraud_core.registry import ModelRegistry
-        from fraud_serving.config import ServingConfig
         from fraud_serving.model_slots import RegistryFollower, Slots
         from fraud_serving.prediction_log import PredictionLog
         from fraud_serving.scorer import Scorer
         from fraud_serving.shadow import ShadowRunner
 
-        config = ServingConfig.from_env()
+        config = self.settings
         self.log = PredictionLog(self.store, config.spool_dir, batch_size=5_000)
         self.shadow = ShadowRunner(self.log, clock=lambda: self.now)
         self.scorer = Scorer(
             Slots(),
-            hash_key=config.settings.hash_key,
+            hash_key=config.hash_key,
             canary_salt=config.canary_salt,
             exploration_rate=config.exploration_rate,
             exploration_max_amount_usd=config.exploration_max_amount_usd,
@@ -222,10 +221,10 @@ class PlatformReplay:
             rng=random.Random(self.world.seed),
             clock=lambda: self.now,
         )
-        registry = ModelRegistry(
-            config.settings.mlflow_tracking_uri, model_name=config.settings.model_name
+        registry = ModelRegistry(config.mlflow_tracking_uri, model_name=config.model_name)
+        self.follower = RegistryFollower(
+            self.scorer, registry, self.store, config.registry_poll_seconds
         )
-        self.follower = RegistryFollower(self.scorer, registry, self.store, config.poll_seconds)
         self.follower.poll_once()
         self.instance = dg.DagsterInstance.get()
         self.daemon = InProcessDaemon(defs(), self.instance, on_run=self.on_run)

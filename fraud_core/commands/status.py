@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-FPR_WARNING, FPR_CRITICAL = 0.12, 0.15  # deploy/prometheus/alerts.yml
+from fraud_core.fpr_lines import FPR_CRITICAL, FPR_WARNING
+
 METRICS = (("FPR", "fpr"), ("FPR est.", "fpr_estimate"), ("drift", "drifted_share"))
 
 
@@ -43,13 +44,11 @@ def status(db_url: str | None, tracking_uri: str | None, dagster_url: str) -> No
 
 def _registry(db) -> bool:
     """Prints who serves; whether a release is in progress."""
-    import os
-
     from fraud_core.commands.status_sources import registry_state
-    from fraud_core.settings import MODEL_NAME
+    from fraud_core.settings import get_settings
 
     try:
-        state = registry_state(db, os.environ.get("FRAUD_MODEL_NAME") or MODEL_NAME)
+        state = registry_state(db, get_settings().model_name)
     except Exception as error:  # noqa: BLE001 (any driver's error, on one line)
         click.echo(f"registry  unreadable: {_first_line(error)}")
         return False

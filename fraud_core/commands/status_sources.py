@@ -5,7 +5,6 @@ Dagster webserver's GraphQL API."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -122,7 +121,7 @@ def last_runs(dagster_url: str, limit: int = 6) -> list[dict[str, Any]]:
 
 def default_urls() -> tuple[str, str]:
     """The store and registry URLs of `fraud_core.settings`, without creating folders."""
-    var = os.environ.get("FRAUD_VAR_DIR", "").strip() or "var"
-    store = os.environ.get("FRAUD_DB_URL", "").strip() or f"sqlite:///{var}/fraud.db"
-    registry = os.environ.get("MLFLOW_TRACKING_URI", "").strip() or f"sqlite:///{var}/mlflow.db"
-    return store, registry
+    from fraud_core.settings import get_settings
+
+    settings = get_settings()
+    return settings.db_url, settings.mlflow_tracking_uri

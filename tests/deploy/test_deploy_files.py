@@ -37,6 +37,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fraud_core.fpr_lines import FPR_CRITICAL, FPR_WARNING
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PROMETHEUS_DIR = DEPLOY / "prometheus"
@@ -295,10 +297,10 @@ def test_required_alerts_exist_with_labels_and_annotations(alert_rules):
 @pytest.mark.parametrize(
     ("alert", "metric", "threshold", "duration", "severity"),
     [
-        ("HighFPR", "fraud_fpr", "> 0.12", "5m", "warning"),
-        ("CriticalFPR", "fraud_fpr", "> 0.15", "2m", "critical"),
-        ("HighFPREstimate", "fraud_fpr_estimate", "> 0.12", "5m", "warning"),
-        ("CriticalFPREstimate", "fraud_fpr_estimate", "> 0.15", "2m", "critical"),
+        ("HighFPR", "fraud_fpr", f"> {FPR_WARNING}", "5m", "warning"),
+        ("CriticalFPR", "fraud_fpr", f"> {FPR_CRITICAL}", "2m", "critical"),
+        ("HighFPREstimate", "fraud_fpr_estimate", f"> {FPR_WARNING}", "5m", "warning"),
+        ("CriticalFPREstimate", "fraud_fpr_estimate", f"> {FPR_CRITICAL}", "2m", "critical"),
     ],
 )
 def test_fpr_alerts_keep_the_case_study_lines(
@@ -638,7 +640,7 @@ def test_dashboard_content():
         boards["drift.json"],
     )
     fpr = _panel_by_title(executive, "False-positive rate trend")
-    assert {0.12, 0.15} <= _threshold_values(fpr)
+    assert {FPR_WARNING, FPR_CRITICAL} <= _threshold_values(fpr)
     assert fpr["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] != "off"
     assert "fraud_decline_rate" in _exprs(_panel_by_title(executive, "Decline rate by variant"))
     assert "fraud_fpr" in _exprs(_panel_by_title(executive, "customers blocked per hour"))

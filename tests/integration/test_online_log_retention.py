@@ -163,8 +163,12 @@ def test_a_stale_expectation_drops_nothing(logged: FeedbackStore) -> None:
 
 
 def test_retention_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fraud_core.settings import online_retention_days
+    from fraud_core.settings import get_settings
 
+    def online_retention_days() -> int:
+        return get_settings().online_retention_days
+
+    monkeypatch.delenv("FRAUD_ONLINE_RETENTION_DAYS", raising=False)
     assert online_retention_days() == 0
     monkeypatch.setenv("FRAUD_ONLINE_RETENTION_DAYS", "3")
     with pytest.raises(ValueError, match="at least 7"):

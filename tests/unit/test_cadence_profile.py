@@ -2,8 +2,9 @@
 
 import pytest
 
-from fraud_assets.cadence import MONITORING_CRON, monitoring_cron, sensor_interval
+from fraud_assets.cadence import monitoring_cron, sensor_interval
 from fraud_assets.profile import apply_profile
+from fraud_core.settings import MONITORING_CRON
 
 
 def test_sensor_interval_and_cron_default_and_override(monkeypatch):

@@ -22,10 +22,10 @@ def test_canary_latency_slo_from_the_environment(monkeypatch: pytest.MonkeyPatch
 
 
 def test_effect_size_and_sizes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fraud_core.release import PLAN_ENV, plan_from_env
+    from fraud_core.settings import _RELEASE_FIELDS, Settings, get_settings
 
-    for variable in PLAN_ENV.values():
-        monkeypatch.delenv(variable, raising=False)
+    for name in _RELEASE_FIELDS:
+        monkeypatch.delenv(Settings.variable(name), raising=False)
     default = _plan()
     assert (default.decline_increase, default.decline_floor) == (0.2, 0.001)
     assert default.stage_min_samples is None and default.stage_size(10) > 20_000  # computed
@@ -35,7 +35,7 @@ def test_effect_size_and_sizes_from_the_environment(monkeypatch: pytest.MonkeyPa
     looser = _plan()
     assert (looser.decline_increase, looser.decline_floor) == (0.5, 0.002)
     assert looser.stage_size(10) < default.stage_size(10) / 4  # +50 % needs far fewer
-    assert looser == plan_from_env()  # what `fraudops status` reads
+    assert looser == get_settings().release_plan()  # what `fraudops status` reads
     monkeypatch.setenv("FRAUD_STAGE_MIN_SAMPLES", "200")
     assert _plan().stage_size(10) == _plan().stage_size(50) == 200
     for variable, bad in (("FRAUD_RELEASE_DECLINE_INCREASE", "lots"),
@@ -46,3 +46,14 @@ def test_effect_size_and_sizes_from_the_environment(monkeypatch: pytest.MonkeyPa
         with pytest.raises(ValueError, match=variable):
             _plan()
         monkeypatch.delenv(variable)
+
+
+def test_the_resource_carries_every_field_of_the_plan() -> None:
+    from dataclasses import fields
+
+    from fraud_assets.defs.deployment.settings import ReleaseSettings
+
+    plan = {f.name for f in fields(ReleasePlan)}
+    assert set(ReleaseSettings.model_fields) == plan | {"scorer_url", "prometheus_url"}
+    odd = ReleasePlan(stages=(5, 100), min_fpr_labels=7, stage_min_samples=300, max_fpr=0.2)
+    assert ReleaseSettings.from_plan(odd).plan() == odd

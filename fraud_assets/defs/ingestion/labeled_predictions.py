@@ -9,7 +9,7 @@ import dagster as dg
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
 from fraud_assets.tables import markdown_table
-from fraud_core.settings import training_days
+from fraud_core.settings import get_settings
 
 CONTEXT_COLUMNS = (
     "transaction_id", "event_time", "payment_method", "customer_country", "score", "threshold",
@@ -48,7 +48,7 @@ def labeled_predictions(
     from fraud_core.features import FEATURE_NAMES
 
     now = clock.current()
-    window_days = config.window_days or training_days()
+    window_days = config.window_days or get_settings().training_days
     path = datasets.dir("labeled") / f"{now:%Y%m%dT%H%M%S}.parquet"
     tmp, writer, counts = path.with_suffix(".tmp"), None, []
     history, feedback = lake.open(), store.open()

@@ -27,13 +27,13 @@ def online_log(
 ) -> dg.MaterializeResult:
     from datetime import timedelta
 
-    from fraud_core.settings import online_retention_days
+    from fraud_core.settings import get_settings
     from fraud_core.store.retention import retire_exported_days
 
     now = clock.current()
     feedback = store.open()
     created = feedback.ensure_partitions(now.date() + timedelta(days=d) for d in range(DAYS_AHEAD))
-    keep_days = online_retention_days()
+    keep_days = get_settings().online_retention_days
     metadata = {
         **provenance(context),
         "partitions_created": [f"{day:%Y-%m-%d}" for day in created],

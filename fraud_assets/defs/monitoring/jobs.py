@@ -5,9 +5,10 @@ A tick is skipped while the previous monitoring run is still queued or running."
 
 import dagster as dg
 
-from fraud_assets.cadence import MONITORING_CRON, monitoring_cron
+from fraud_assets.cadence import monitoring_cron
 from fraud_assets.provenance import REASON_TAG
 from fraud_assets.retraining_state import IN_FLIGHT
+from fraud_core.settings import MONITORING_CRON
 
 MONITORING_ASSETS = (
     "reference_profile",

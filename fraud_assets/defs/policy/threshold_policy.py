@@ -8,6 +8,7 @@ import dagster as dg
 from fraud_assets.provenance import actor, provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
 from fraud_assets.tables import markdown_table
+from fraud_core.fpr_lines import FPR_WARNING
 from fraud_core.monitoring import REALIZED_WINDOW_DAYS
 
 SEGMENT_COLUMNS = (
@@ -36,7 +37,7 @@ class ThresholdPolicyConfig(dg.Config):
     evaluation module's 120 days); the window ends that long before now."""
     decay: float = 0.5
     """Weight kept of the previous version's evidence."""
-    max_fpr: float = 0.12
+    max_fpr: float = FPR_WARNING
     min_recall: float = 0.5
     """Share of a segment's fraud the chosen threshold must still block (0: cost alone)."""
     min_rows: int = 300

@@ -77,7 +77,7 @@ def trained_model(
     lake: LakeResource,
     store: FeedbackStoreResource,
 ) -> dg.MaterializeResult:
-    from fraud_core.settings import legit_keep_fraction
+    from fraud_core.settings import get_settings
     from fraud_core.training import GatePolicy, Recipe, evaluate, features_and_target, fit
 
     upstream = latest_metadata(context.instance, "training_dataset")
@@ -87,7 +87,7 @@ def trained_model(
         learning_rate=config.learning_rate,
         scale_pos_weight=config.scale_pos_weight,
         seed=config.seed,
-        legit_keep_fraction=config.legit_keep_fraction or legit_keep_fraction(),
+        legit_keep_fraction=config.legit_keep_fraction or get_settings().legit_keep_fraction,
     )
     client = dask.client()
     if client is None:

@@ -7,7 +7,7 @@ import dagster as dg
 from fraud_assets.provenance import latest_metadata, provenance
 from fraud_assets.resources import LocalFolder
 from fraud_assets.tables import markdown_table
-from fraud_core.settings import label_maturity_days, training_days
+from fraud_core.settings import get_settings
 
 
 class TrainingWindow(dg.Config):
@@ -37,9 +37,12 @@ def training_dataset(
 
     from fraud_core.training import training_rows, window_of
 
-    days = config.days or training_days()
+    settings = get_settings()
+    days = config.days or settings.training_days
     maturity = (
-        label_maturity_days() if config.label_maturity_days is None else config.label_maturity_days
+        settings.label_maturity_days
+        if config.label_maturity_days is None
+        else config.label_maturity_days
     )
     upstream = latest_metadata(context.instance, "labeled_predictions")
     as_of = pd.Timestamp(upstream["as_of"])
