@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -412,10 +413,19 @@ def markdown_table() -> str:
 
 
 def fixed_now(environ: Mapping[str, str] | None = None) -> datetime | None:
-    """`FRAUD_NOW` alone, for the clock's hot path (None when unset)."""
+    """`FRAUD_NOW` alone, for the clock's hot path (a column default calls it per row): None
+    when unset; each distinct value is validated once."""
     environ = os.environ if environ is None else environ
     raw = environ.get(Settings.variable("now"), "").strip()
-    return Settings.model_validate({"FRAUD_NOW": raw}).now if raw else None
+    return _instant(raw) if raw else None
+
+
+@lru_cache(maxsize=64)
+def _instant(raw: str) -> datetime:
+    try:
+        return Settings.model_validate({Settings.variable("now"): raw}).now
+    except ValidationError as error:
+        raise ValueError(_explain(error, {Settings.variable("now"): raw})) from None
 
 
 if __name__ == "__main__":

@@ -109,3 +109,19 @@ def test_the_console_names_a_bad_variable_in_one_line(monkeypatch: pytest.Monkey
     assert result.output.strip() == (
         "Error: configuration: FRAUD_SCORER_PORT='99999': must be at most 65535"
     )
+
+
+def test_the_clock_follows_fraud_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from fraud_core import clock
+
+    monkeypatch.setenv("FRAUD_NOW", "2025-06-01T12:00:00")  # naive means UTC
+    assert clock.now() == datetime(2025, 6, 1, 12, tzinfo=UTC)
+    monkeypatch.setenv("FRAUD_NOW", "2025-06-01T14:00:00+02:00")
+    assert clock.now() == datetime(2025, 6, 1, 12, tzinfo=UTC)
+    monkeypatch.setenv("FRAUD_NOW", "soon")
+    with pytest.raises(ValueError, match="FRAUD_NOW='soon'"):
+        clock.now()
+    monkeypatch.delenv("FRAUD_NOW")
+    assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 60
