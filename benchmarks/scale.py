@@ -9,9 +9,10 @@ streaming `fraudops seed` (the schemas differ: this tree partitions `predictions
 retraining job, the monitoring job, `threshold_policy` and `business_impact` run on each, each
 path with its own Dagster instance, MLflow and var/ folders: the columnar path (this tree) and
 the baseline (`git archive <baseline>` into a temporary folder, first on PYTHONPATH);
-`--no-baseline` runs this tree only. Every stage runs in its own process; its peak memory is
-the process's high-water mark (VmHWM). Prints one line per stage and path, and the load
-average.
+`--no-baseline` runs this tree only; `--store NAME` keeps this tree's store in schema NAME (seed
+it once, then leave `seed` out of `--stages` to reuse it). Every stage runs in its own process;
+its peak memory is the process's high-water mark (VmHWM). Prints one line per stage and path,
+and the load average.
 """
 
 from __future__ import annotations
@@ -90,13 +91,15 @@ def child(stage: str, args: argparse.Namespace, env: dict, pythonpath: Path | No
     return json.loads(lines[-1])
 
 
-def schema_url(server: str, name: str) -> str:
+def schema_url(server: str, name: str, fresh: bool = True) -> str:
+    """URL of schema `name` on `server`: created empty when `fresh`, else kept if it exists."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     engine = create_engine(make_url(server).set(drivername="postgresql+psycopg"))
+    create = f"DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
     with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"))
+        conn.execute(text(create if fresh else f"CREATE SCHEMA IF NOT EXISTS {name}"))
     engine.dispose()
     url = make_url(server).update_query_dict({"options": f"-csearch_path={name}"})
     return url.render_as_string(hide_password=False)
@@ -150,6 +153,11 @@ def main() -> None:
         action="store_true",
         help="this tree only (today's path runs out of memory at the case study's volume)",
     )
+    parser.add_argument(
+        "--store",
+        help="keep this tree's store in this schema (created if missing, never dropped): seed "
+        "it once, then omit `seed` from --stages to reuse it",
+    )
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -164,14 +172,15 @@ def main() -> None:
         ["git", "-C", str(ROOT), "archive", args.baseline], capture_output=True, check=True
     )
     subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
-    schemas = (f"bench_scale_{os.getpid()}", f"bench_scale_{os.getpid()}_base")
+    schemas = (args.store or f"bench_scale_{os.getpid()}", f"bench_scale_{os.getpid()}_base")
     rows = args.days * args.tx_per_day
     stages = args.stages.split(",")
     print(f"{args.days} days x {args.tx_per_day:,} payments/day = {rows:,} predictions, "
           f"PostgreSQL {args.db_url}; load average {os.getloadavg()}")  # fmt: skip
     try:
         # Each path on its own store: the schemas differ (this tree partitions `predictions`).
-        new_env = path_env(folder / "columnar", schema_url(args.db_url, schemas[0]))
+        new_url = schema_url(args.db_url, schemas[0], fresh=not args.store)
+        new_env = path_env(folder / "columnar", new_url)
         old_env = path_env(folder / "baseline", schema_url(args.db_url, schemas[1]))
         for stage in stages:
             show("columnar", child(stage, args, new_env, None), rows)
@@ -180,7 +189,8 @@ def main() -> None:
         print(f"load average {os.getloadavg()}")
     finally:
         for name in schemas:
-            drop_schema(args.db_url, name)
+            if name != args.store:
+                drop_schema(args.db_url, name)
         shutil.rmtree(folder, ignore_errors=True)
 
 

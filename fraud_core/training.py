@@ -13,7 +13,7 @@ location imports this module when it loads.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -114,13 +114,37 @@ def training_rows(
     return rows.sort_values("event_time", kind="stable").reset_index(drop=True)
 
 
-def time_split(frame: pd.DataFrame, holdout_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The latest `holdout_fraction` of rows (by event time) as holdout, the rest for training."""
+def holdout_cut(rows: int, holdout_fraction: float) -> int:
+    """How many of `rows` (in time order) are for training: the latest `holdout_fraction` of
+    them are the holdout."""
     if not 0 < holdout_fraction < 1:
         raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
+    return int(round(rows * (1 - holdout_fraction)))
+
+
+def time_split(frame: pd.DataFrame, holdout_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The latest `holdout_fraction` of rows (by event time) as holdout, the rest for training."""
     ordered = frame.sort_values("event_time", kind="stable").reset_index(drop=True)
-    cut = int(round(len(ordered) * (1 - holdout_fraction)))
+    cut = holdout_cut(len(ordered), holdout_fraction)
     return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)
+
+
+def snapshot_rows(
+    path: str, start: int, stop: int, columns: Sequence[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Rows [start, stop) of a Parquet snapshot, in file order, one row group (a day of
+    `training_dataset`'s snapshot) at a time; only `columns` (default all) are read."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as file:
+        offset = 0
+        for group in range(file.num_row_groups):
+            rows = file.metadata.row_group(group).num_rows
+            first, last = max(start - offset, 0), min(stop - offset, rows)
+            offset += rows
+            if first < last:
+                table = file.read_row_group(group, columns=columns)
+                yield table.slice(first, last - first).to_pandas()
 
 
 def window_of(frame: pd.DataFrame) -> dict[str, Any]:
@@ -188,6 +212,63 @@ def fit(
 
     model = XGBClassifier(**xgb_params(recipe, len(y), int(y.sum())), n_jobs=2)
     return model.fit(X, y, sample_weight=sample_weight)
+
+
+def as_classifier(booster: xgboost.Booster, params: dict[str, Any]) -> xgboost.XGBClassifier:
+    """A booster trained with `params` (`xgb_params`) as a plain `XGBClassifier`: the model kind
+    the scorer, the pyfunc flavour and the registry load."""
+    from xgboost import XGBClassifier
+
+    model = XGBClassifier(**params, n_jobs=2)
+    model.load_model(bytearray(booster.save_raw("ubj")))
+    return model
+
+
+def fit_batches(
+    batches: Callable[[], Iterator[pd.DataFrame]], recipe: Recipe
+) -> xgboost.XGBClassifier:
+    """`fit` on labeled training rows that `batches()` yields a frame at a time (the same frames
+    on every call), each downsampled by `recipe.legit_keep_fraction`: XGBoost quantises them
+    in two passes (`QuantileDMatrix` on a `DataIter`), so no whole feature matrix is held."""
+    import xgboost
+
+    matrix = xgboost.QuantileDMatrix(_batch_iter(batches, recipe), nthread=2)
+    y = matrix.get_label()
+    params = xgb_params(recipe, len(y), int(y.sum()))
+    native = xgboost.XGBClassifier(**params, n_jobs=2)  # the native parameters `fit` passes
+    booster = xgboost.train(
+        native.get_xgb_params(), matrix, num_boost_round=native.get_num_boosting_rounds()
+    )
+    return as_classifier(booster, params)
+
+
+def _batch_iter(batches: Callable[[], Iterator[pd.DataFrame]], recipe: Recipe) -> Any:
+    """An `xgboost.DataIter` over the downsampled, non-empty `batches()`."""
+    import xgboost
+
+    def downsampled() -> Iterator[pd.DataFrame]:
+        for frame in batches():
+            kept = downsample_legit(frame, recipe.legit_keep_fraction, recipe.seed)
+            if len(kept):
+                yield kept
+
+    class Batches(xgboost.DataIter):
+        def __init__(self) -> None:
+            super().__init__(release_data=True)
+            self.frames = downsampled()
+
+        def reset(self) -> None:
+            self.frames = downsampled()
+
+        def next(self, input_data: Callable[..., None]) -> bool:
+            frame = next(self.frames, None)
+            if frame is None:
+                return False
+            X, y = features_and_target(frame)
+            input_data(data=X, label=y, weight=frame["weight"].to_numpy())
+            return True
+
+    return Batches()
 
 
 def segments_of(frame: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 from fraud_core.cluster.days import as_dataframe, day_frames
 from fraud_core.features import FEATURE_NAMES
-from fraud_core.training import Recipe, downsample_legit, training_rows, xgb_params
+from fraud_core.training import (
+    Recipe,
+    as_classifier,
+    downsample_legit,
+    holdout_cut,
+    training_rows,
+    xgb_params,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,10 +71,8 @@ def split_by_time(
     the training days stay on the workers, the holdout comes back as one frame."""
     import pandas as pd
 
-    if not 0 < holdout_fraction < 1:
-        raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
     lengths = client.gather([client.submit(len, day, pure=False) for day in days])
-    cut = int(round(sum(lengths) * (1 - holdout_fraction)))
+    cut = holdout_cut(sum(lengths), holdout_fraction)
     train, holdout, offset = [], [], 0
     for day, rows in zip(days, lengths, strict=True):
         if offset + rows <= cut:
@@ -85,7 +90,6 @@ def fit_on_cluster(client: Client, days: list[Future], recipe: Recipe) -> xgboos
     """`fraud_core.training.fit` with `xgboost.dask` on the training days (downsampled by
     `recipe.legit_keep_fraction` on the workers); the booster comes back as a plain
     `XGBClassifier`, the model kind the scorer and the registry load."""
-    from xgboost import XGBClassifier
     from xgboost.dask import DaskXGBClassifier
 
     days = [
@@ -101,6 +105,4 @@ def fit_on_cluster(client: Client, days: list[Future], recipe: Recipe) -> xgboos
     with client.as_current():  # xgboost.dask looks the current client up even when given one
         X = frame[list(FEATURE_NAMES)].astype("float32")
         distributed.fit(X, y, sample_weight=frame["weight"])
-    model = XGBClassifier(**params, n_jobs=2)
-    model.load_model(bytearray(distributed.get_booster().save_raw("ubj")))
-    return model
+    return as_classifier(distributed.get_booster(), params)

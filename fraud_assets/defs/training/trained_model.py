@@ -23,6 +23,7 @@ from fraud_assets.resources import (
     RegistryResource,
 )
 from fraud_assets.tables import markdown_table
+from fraud_core.training import Recipe
 
 
 class TrainingRecipe(dg.Config):
@@ -37,15 +38,22 @@ class TrainingRecipe(dg.Config):
     `FRAUD_LEGIT_KEEP_FRACTION`, 1.0 = all); the holdout is never sampled."""
 
 
-def _split_here(snapshot: str, holdout_fraction: float, keep: float, seed: int):
-    """The in-process path: the snapshot split by time, the training share downsampled; and
+def _fit_here(snapshot: str, holdout_fraction: float, recipe: Recipe):
+    """The in-process path: the model fitted on the snapshot's training share, streamed a day
+    at a time (`fit_batches`), the holdout (its latest rows, in time order) as one frame, and
     the training share's rows before downsampling."""
     import pandas as pd
+    import pyarrow.parquet as pq
 
-    from fraud_core.training import downsample_legit, time_split
+    from fraud_core.features import FEATURE_NAMES
+    from fraud_core.training import fit_batches, holdout_cut, snapshot_rows
 
-    train, holdout = time_split(pd.read_parquet(snapshot), holdout_fraction)
-    return downsample_legit(train, keep, seed), holdout, len(train)
+    rows = pq.read_metadata(snapshot).num_rows
+    cut = holdout_cut(rows, holdout_fraction)
+    needed = ["transaction_id", "label", "weight", *FEATURE_NAMES]
+    model = fit_batches(lambda: snapshot_rows(snapshot, 0, cut, needed), recipe)
+    holdout = pd.concat(snapshot_rows(snapshot, cut, rows), ignore_index=True)
+    return model, holdout, cut
 
 
 def _counts(client: Any, days: list) -> tuple[int, int]:
@@ -78,7 +86,7 @@ def trained_model(
     store: FeedbackStoreResource,
 ) -> dg.MaterializeResult:
     from fraud_core.settings import get_settings
-    from fraud_core.training import GatePolicy, Recipe, evaluate, features_and_target, fit
+    from fraud_core.training import GatePolicy, evaluate, features_and_target
 
     upstream = latest_metadata(context.instance, "training_dataset")
     recipe = Recipe(
@@ -91,13 +99,8 @@ def trained_model(
     )
     client = dask.client()
     if client is None:
-        train, holdout, train_rows = _split_here(
-            upstream["snapshot"], config.holdout_fraction, recipe.legit_keep_fraction, recipe.seed
-        )
-        X, y = features_and_target(train)
-        weight = train["weight"].to_numpy()
-        del train  # the matrix X is what the fit needs
-        model = fit(X, y, recipe, sample_weight=weight)
+        snapshot = upstream["snapshot"]
+        model, holdout, train_rows = _fit_here(snapshot, config.holdout_fraction, recipe)
         engine = "in process"
     else:
         from fraud_core.cluster import fit_on_cluster, rows_by_day, split_by_time

@@ -1,6 +1,8 @@
 """`training_dataset`: the last N days of labeled predictions (90 as in the case study)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -8,6 +10,9 @@ from fraud_assets.provenance import latest_metadata, provenance
 from fraud_assets.resources import LocalFolder
 from fraud_assets.tables import markdown_table
 from fraud_core.settings import get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class TrainingWindow(dg.Config):
@@ -20,6 +25,40 @@ class TrainingWindow(dg.Config):
     window's last `label_maturity_days` days are left out (the chargeback median is ~5 weeks;
     waiting the full 120 days would leave no recent data)."""
     min_labeled_rows: int = 1000
+
+
+SUMMARY_COLUMNS = ["transaction_id", "event_time", "label", "explored", "weight"]
+"""What the snapshot's metadata (window hash, weekly labels, sums) reads of every row."""
+
+
+def _write_rows(
+    source: str, path: Path, as_of: datetime, days: int, maturity: float
+) -> "pd.DataFrame":
+    """`training_rows` of the labeled snapshot at `source`, a day (row group) at a time, written
+    to `path` one row group each; their SUMMARY_COLUMNS as one frame. Only the rows it can keep
+    are read: approved, in [as_of - days, as_of - maturity) (row groups pruned on event time)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from fraud_core.training import training_rows
+
+    time, labeled = ds.field("event_time"), ds.dataset(source)
+    keep = (time >= as_of - timedelta(days=days)) & (time < as_of - timedelta(days=maturity))
+    keep &= ds.field("decision") != "block"
+    # one batch at a time, in file order: the scanner's default read-ahead queues ~1 GB at 50k/day
+    one_by_one = {"batch_readahead": 0, "fragment_readahead": 0, "use_threads": False}
+    summaries = []
+    with pq.ParquetWriter(path, labeled.schema) as writer:
+        for batch in labeled.to_batches(filter=keep, **one_by_one):
+            rows = training_rows(batch.to_pandas(), as_of, days, maturity)
+            table = pa.Table.from_pandas(rows, schema=labeled.schema, preserve_index=False)
+            writer.write_table(table)
+            summaries.append(rows[SUMMARY_COLUMNS])
+    if not summaries:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    return pd.concat(summaries, ignore_index=True)
 
 
 @dg.asset(
@@ -35,7 +74,7 @@ def training_dataset(
 ) -> dg.MaterializeResult:
     import pandas as pd
 
-    from fraud_core.training import training_rows, window_of
+    from fraud_core.training import window_of
 
     settings = get_settings()
     days = config.days or settings.training_days
@@ -53,16 +92,8 @@ def training_dataset(
             f"labeled_predictions covers {upstream['window_days']} days, the training window "
             f"needs {days}: rematerialize it with window_days >= {days}"
         )
-    # Only rows `training_rows` can keep: approved, in [start, settled) (row groups pruned).
-    frame = pd.read_parquet(
-        upstream["snapshot"],
-        filters=[
-            ("event_time", ">=", start),
-            ("event_time", "<", settled),
-            ("decision", "!=", "block"),
-        ],
-    )
-    rows = training_rows(frame, as_of, days, maturity)
+    written = datasets.dir("training") / f"{context.run.run_id}.tmp"
+    rows = _write_rows(upstream["snapshot"], written, as_of, days, maturity)
     window = {
         **window_of(rows),
         "as_of": as_of.isoformat(),
@@ -70,6 +101,7 @@ def training_dataset(
         "label_maturity_days": maturity,
     }
     if len(rows) < config.min_labeled_rows:
+        written.unlink()
         raise dg.Failure(
             description=(
                 f"only {len(rows)} labeled predictions between {start:%Y-%m-%d} and "
@@ -78,8 +110,7 @@ def training_dataset(
             ),
             metadata={"labeled_rows": len(rows), "window": window},
         )
-    path = datasets.dir("training") / f"{window['content_hash']}.parquet"
-    rows.to_parquet(path, index=False)
+    path = written.replace(written.with_name(f"{window['content_hash']}.parquet"))
     week = rows["event_time"].dt.strftime("%G-W%V").rename("week")
     weekly = rows.groupby([week, "label"]).size().unstack(fill_value=0)
     return dg.MaterializeResult(
