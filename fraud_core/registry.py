@@ -324,17 +324,24 @@ class ModelRegistry:
         infos = [ModelVersionInfo.from_mlflow(mv) for mv in found]
         return sorted(infos, key=lambda i: int(i.version), reverse=True)
 
-    def aliases(self) -> dict[str, str]:
-        """Alias -> version for every alias currently set (empty before the first version)."""
+    def deployment(self) -> tuple[dict[str, str], int]:
+        """Alias -> version for every alias set (empty before the first version), and the
+        canary's share of traffic (0-100; 0 when no canary is set), from one registry read:
+        one consistent state, at half the cost of `aliases()` then `canary_percent()`."""
         from mlflow.exceptions import MlflowException
 
         try:
             rm = self.client.get_registered_model(self.model_name)
         except MlflowException as err:
             if err.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return {}
+                return {}, 0
             raise
-        return {alias: str(version) for alias, version in (rm.aliases or {}).items()}
+        aliases = {alias: str(version) for alias, version in (rm.aliases or {}).items()}
+        return aliases, int(rm.tags.get(CANARY_TAG, 0)) if CANARY in aliases else 0
+
+    def aliases(self) -> dict[str, str]:
+        """Alias -> version for every alias currently set (empty before the first version)."""
+        return self.deployment()[0]
 
     def version_for(self, alias: str) -> ModelVersionInfo | None:
         """The version holding `alias`, or None when the alias is not set."""
@@ -344,17 +351,7 @@ class ModelRegistry:
 
     def canary_percent(self) -> int:
         """Share of traffic (0-100) routed to the canary; 0 when no canary is set."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            rm = self.client.get_registered_model(self.model_name)
-        except MlflowException as err:
-            if err.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return 0
-            raise
-        if CANARY not in (rm.aliases or {}):
-            return 0
-        return int(rm.tags.get(CANARY_TAG, 0))
+        return self.deployment()[1]
 
     def is_rejected(self, version: int | str) -> bool:
         return self.get_version(version).rejected
@@ -537,9 +534,8 @@ class ModelRegistry:
 
     def _state(self) -> dict[str, str]:
         """Alias -> version, and the canary share under CANARY_TAG, as the registry says now."""
-        state = self.aliases()
-        state[CANARY_TAG] = str(self.canary_percent())
-        return state
+        aliases, percent = self.deployment()
+        return {**aliases, CANARY_TAG: str(percent)}
 
     def _move(
         self,

@@ -187,6 +187,7 @@ def test_unknown_versions_and_aliases_are_clear_errors(registry, tiny):
 
 
 def test_empty_registry_reads(registry):
+    assert registry.deployment() == ({}, 0)
     assert registry.aliases() == {}
     assert registry.canary_percent() == 0
     assert registry.list_versions() == []
@@ -202,6 +203,12 @@ def test_canary_percent(registry, tiny):
     registry.set_canary(v2, 10, actor="canary_sensor", reason="shadow ok")
     assert registry.aliases()["canary"] == v2
     assert registry.canary_percent() == 10
+    calls = []
+    read = registry.client.get_registered_model
+    registry.client.get_registered_model = lambda name: calls.append(name) or read(name)
+    assert registry.deployment() == ({"champion": v1, "canary": v2}, 10)
+    assert len(calls) == 1  # aliases and share from one consistent read
+    del registry.client.get_registered_model
     registry.set_canary(v2, 25, actor="canary_sensor", reason="healthy")
     assert registry.canary_percent() == 25
     for bad in (0, 101, 12.5, True):
