@@ -46,7 +46,8 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     timing = summary["timing"]
     payments = size.tx_per_day * size.drift_days
     print(f"\nreplay of {size.drift_days} drift days x {size.tx_per_day:,} payments a day "
-          f"(seed {args.seed}): {timing['total_seconds']:.0f} s in all")  # fmt: skip
+          f"(seed {args.seed}): {timing['total_seconds']:.0f} s in all, "
+          f"{time.process_time():.0f} s of CPU (steadier on a shared machine)")  # fmt: skip
     for name in ("simulate", "seed", "first_champion", "platform_hours", "static_arm",
                  "oracle_arm"):  # fmt: skip
         print(f"  {name:<36} {timing[name]:>8.1f} s")

@@ -237,8 +237,7 @@ class ModelRegistry:
                 mlflow_model=mlflow_model,
                 signature=_signature(),
                 input_example=pyfunc_model.input_example(),
-                # Explicit: inferring requirements spawns a subprocess (~30 s instead of ~2 s).
-                pip_requirements=list(pip_requirements()),
+                conda_env=conda_environment(),
                 metadata={"feature_spec_version": spec.version},
             )
             (path / FEATURE_SPEC_FILE).write_text(json.dumps(spec.to_dict(), indent=1))
@@ -325,17 +324,24 @@ class ModelRegistry:
         infos = [ModelVersionInfo.from_mlflow(mv) for mv in found]
         return sorted(infos, key=lambda i: int(i.version), reverse=True)
 
-    def aliases(self) -> dict[str, str]:
-        """Alias -> version for every alias currently set (empty before the first version)."""
+    def deployment(self) -> tuple[dict[str, str], int]:
+        """Alias -> version for every alias set (empty before the first version), and the
+        canary's share of traffic (0-100; 0 when no canary is set), from one registry read:
+        one consistent state, at half the cost of `aliases()` then `canary_percent()`."""
         from mlflow.exceptions import MlflowException
 
         try:
             rm = self.client.get_registered_model(self.model_name)
         except MlflowException as err:
             if err.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return {}
+                return {}, 0
             raise
-        return {alias: str(version) for alias, version in (rm.aliases or {}).items()}
+        aliases = {alias: str(version) for alias, version in (rm.aliases or {}).items()}
+        return aliases, int(rm.tags.get(CANARY_TAG, 0)) if CANARY in aliases else 0
+
+    def aliases(self) -> dict[str, str]:
+        """Alias -> version for every alias currently set (empty before the first version)."""
+        return self.deployment()[0]
 
     def version_for(self, alias: str) -> ModelVersionInfo | None:
         """The version holding `alias`, or None when the alias is not set."""
@@ -345,17 +351,7 @@ class ModelRegistry:
 
     def canary_percent(self) -> int:
         """Share of traffic (0-100) routed to the canary; 0 when no canary is set."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            rm = self.client.get_registered_model(self.model_name)
-        except MlflowException as err:
-            if err.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return 0
-            raise
-        if CANARY not in (rm.aliases or {}):
-            return 0
-        return int(rm.tags.get(CANARY_TAG, 0))
+        return self.deployment()[1]
 
     def is_rejected(self, version: int | str) -> bool:
         return self.get_version(version).rejected
@@ -538,9 +534,8 @@ class ModelRegistry:
 
     def _state(self) -> dict[str, str]:
         """Alias -> version, and the canary share under CANARY_TAG, as the registry says now."""
-        state = self.aliases()
-        state[CANARY_TAG] = str(self.canary_percent())
-        return state
+        aliases, percent = self.deployment()
+        return {**aliases, CANARY_TAG: str(percent)}
 
     def _move(
         self,
@@ -721,6 +716,24 @@ def _signature():
         for name, kind, required in INPUT_COLUMNS
     ]
     return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec("double")]))
+
+
+def conda_environment() -> dict[str, Any]:
+    """The logged model's environment in full: this Python and `pip_requirements()`. Given
+    explicitly, MLflow neither infers requirements (a subprocess, ~30 s instead of ~2 s) nor
+    looks for an installed pip to pin in conda.yaml (absent from uv's environments: it warned
+    on every model logged)."""
+    import platform
+
+    return {
+        "name": "mlflow-env",
+        "channels": ["conda-forge"],
+        "dependencies": [
+            f"python={platform.python_version()}",
+            "pip",
+            {"pip": list(pip_requirements())},
+        ],
+    }
 
 
 MODEL_IMPORTS = ("mlflow", "xgboost", "sklearn", "numpy", "pandas", "pydantic", "pycountry")

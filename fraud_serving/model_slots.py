@@ -149,8 +149,7 @@ class RegistryFollower:
 
     def _follow_registry(self, current: Slots, errors: list[str]) -> dict[str, Any]:
         try:
-            aliases = self.registry.aliases()
-            percent = int(self.registry.canary_percent())
+            aliases, percent = self.registry.deployment()
         except Exception as error:
             metrics.REGISTRY_UP.set(0)
             errors.append(f"registry unreachable: {self._read_failed('registry', error)}")

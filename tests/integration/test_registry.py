@@ -91,6 +91,34 @@ def test_log_model_registers_version_with_metrics_spec_and_window(registry, tiny
     assert "xgboost-cpu==" in (local / "requirements.txt").read_text()
 
 
+def test_log_model_states_its_environment_without_warnings(registry, tiny):
+    """MLflow warned on every logged model that it could not find pip (uv environments have
+    none) when it built conda.yaml itself from pip_requirements."""
+    import logging
+    import platform
+
+    import yaml
+
+    model, _ = tiny
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    mlflow_log = logging.getLogger("mlflow")
+    mlflow_log.addHandler(handler)
+    try:
+        _log(registry, model)
+    finally:
+        mlflow_log.removeHandler(handler)
+
+    assert [r.getMessage() for r in records] == []
+    source = registry.client.get_model_version_download_uri("fraud-detector", "1")
+    conda = yaml.safe_load(Path(source.removeprefix("file://"), "conda.yaml").read_text())
+    pins = conda["dependencies"][-1]["pip"]
+    assert f"python={platform.python_version()}" in conda["dependencies"]
+    assert any(p.startswith("xgboost-cpu==") for p in pins)
+    assert any(p.startswith("mlflow==") for p in pins)
+
+
 def test_log_model_into_an_open_run_leaves_it_open(registry, tiny, mlflow_artifact_root):
     model, _ = tiny
     client = registry.client
@@ -159,6 +187,7 @@ def test_unknown_versions_and_aliases_are_clear_errors(registry, tiny):
 
 
 def test_empty_registry_reads(registry):
+    assert registry.deployment() == ({}, 0)
     assert registry.aliases() == {}
     assert registry.canary_percent() == 0
     assert registry.list_versions() == []
@@ -174,6 +203,12 @@ def test_canary_percent(registry, tiny):
     registry.set_canary(v2, 10, actor="canary_sensor", reason="shadow ok")
     assert registry.aliases()["canary"] == v2
     assert registry.canary_percent() == 10
+    calls = []
+    read = registry.client.get_registered_model
+    registry.client.get_registered_model = lambda name: calls.append(name) or read(name)
+    assert registry.deployment() == ({"champion": v1, "canary": v2}, 10)
+    assert len(calls) == 1  # aliases and share from one consistent read
+    del registry.client.get_registered_model
     registry.set_canary(v2, 25, actor="canary_sensor", reason="healthy")
     assert registry.canary_percent() == 25
     for bad in (0, 101, 12.5, True):

@@ -32,13 +32,10 @@ class FakeRegistry:
     down: bool = False
     loads: list = field(default_factory=list)
 
-    def aliases(self) -> dict:
+    def deployment(self) -> tuple[dict, int]:
         if self.down:
             raise ConnectionError("registry down")
-        return dict(self.aliases_)
-
-    def canary_percent(self) -> int:
-        return self.percent
+        return dict(self.aliases_), self.percent
 
     def load(self, version: str) -> LoadedModel:
         self.loads.append(version)

@@ -9,9 +9,28 @@ import pandas as pd
 
 from fraud_assets.replay.figures import rates, targets
 from fraud_assets.replay.history import release_problems
-from fraud_assets.replay.platform_arm import LabelQueue
+from fraud_assets.replay.platform_arm import LabelQueue, write_instance_config
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def test_replay_instance_keeps_every_run_in_one_event_log(tmp_path, monkeypatch) -> None:
+    """The project's settings, but no event log file (and migration check) per run."""
+    import dagster as dg
+
+    @dg.asset
+    def step() -> None:
+        pass
+
+    write_instance_config(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2
+        runs = [dg.materialize([step], instance=instance).run_id for _ in range(2)]
+        assert len(instance.get_runs()) == 2
+        assert instance.fetch_materializations(dg.AssetKey("step"), limit=5).records
+    files = {p.name for p in (tmp_path / "history" / "runs").iterdir()}
+    assert "event_log.db" in files and not {f"{run}.db" for run in runs} & files
 
 
 def test_label_queue_delivers_each_event_once_in_report_order() -> None:

@@ -113,8 +113,8 @@ def canary_health_sensor(
     from fraud_core.release_data import ScorerCounters, stage_window
 
     facade = registry.open()
-    version = facade.aliases().get(CANARY)
-    percent = facade.canary_percent()
+    aliases, percent = facade.deployment()
+    version = aliases.get(CANARY)
     if version is None or percent == 0:
         return dg.SkipReason("no canary is serving")
     busy = _release_run_in_flight(context.instance)
@@ -156,7 +156,7 @@ def canary_health_sensor(
         op = "promoted_model" if job == "promotion" else "canary_release"
         config = {"reason": reason, "figures": figures}
         if job == "promotion":  # a champion moved by hand meanwhile makes the promotion stale
-            config["expect_champion"] = facade.aliases().get(CHAMPION, "")
+            config["expect_champion"] = aliases.get(CHAMPION, "")
         run_config = {"ops": {op: {"config": config}}}
     free = _free_key(context.instance, run_key)
     if free is None:
