@@ -374,6 +374,42 @@ class ModelRegistry:
         for key, value in tags.items():
             self.client.set_model_version_tag(self.model_name, version, key, str(value))
 
+    def audit(
+        self, actor: str, action: str, version: int | str, summary: str, details: Mapping[str, Any]
+    ) -> None:
+        """Append an audit entry about one of this model's versions (gate and shadow verdicts,
+        stage figures); needs the store."""
+        if self.store is None:
+            raise RegistryError(f"{action} on {self._subject(version)} needs a FeedbackStore")
+        self.store.append_audit(actor, action, self._subject(version), summary, dict(details))
+
+    # ---- the MLflow run behind a version -----------------------------------------------------
+
+    def record_on_run(
+        self,
+        run_id: str,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        artifacts: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add metrics, tags and files (`{path: artifact folder}`) to an existing MLflow run
+        (what a later step learned about the model that run trained)."""
+        for name, value in (metrics or {}).items():
+            self.client.log_metric(run_id, name, float(value))
+        for key, value in (tags or {}).items():
+            self.client.set_tag(run_id, key, str(value))
+        for path, folder in (artifacts or {}).items():
+            self.client.log_artifact(run_id, path, folder)
+
+    def run_experiment(self, run_id: str) -> str:
+        """The experiment id of an MLflow run (for links to the MLflow UI)."""
+        return self.client.get_run(run_id).info.experiment_id
+
+    def run_params(self, run_id: str) -> dict[str, str]:
+        """The parameters an MLflow run logged."""
+        return dict(self.client.get_run(run_id).data.params)
+
     def mark_rejected(
         self, version: int | str, reason: str, *, actor: str = "validation_gate"
     ) -> None:

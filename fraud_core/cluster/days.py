@@ -53,7 +53,7 @@ def day_frames(
     oldest first, each a worker's pandas frame, passed through `then(frame, *then_args)` there
     (futures among `then_args` arrive as their values). Closed days are read by the workers from
     the lake's URL; the open day is read here from the store and shipped."""
-    from fraud_core.lake.export import export_window
+    from fraud_core.store.export import export_window
 
     read = read_columns(columns, features)
     labels = store.deciding_labels(start, end, as_of) if as_of is not None else None

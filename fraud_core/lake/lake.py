@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from fraud_core import clock
 from fraud_core.features import FEATURE_NAMES
-from fraud_core.lake.export import export_window
 from fraud_core.lake.schema import FEATURE_PREFIX, PREDICTION_COLUMNS
+from fraud_core.store.export import export_window
 from fraud_core.store.models import to_utc
 
 if TYPE_CHECKING:

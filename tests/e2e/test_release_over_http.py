@@ -85,7 +85,7 @@ def test_good_candidate_is_released_stage_by_stage_then_rolled_back_by_hand(
 
     from fraud_core import release_ops
     from fraud_core.cli import main
-    from fraud_core.release_data import shadow_count
+    from fraud_core.store.release_queries import shadow_count
 
     server = start_scorer(release, scorer_factory, db_url, monkeypatch)
     registry, store = release.registry, release.platform.store

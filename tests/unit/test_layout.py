@@ -2,6 +2,7 @@
 it; Dagster code uses the scorer only in the replay."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -41,5 +42,56 @@ def test_only_the_replay_drives_the_scorer_from_dagster_code():
         for path in (ROOT / "fraud_assets").rglob("*.py")
         if "replay" not in path.relative_to(ROOT / "fraud_assets").parts
         and any(name.split(".")[0] == "fraud_serving" for name in imported_modules(path))
+    }
+    assert not offenders, sorted(offenders)
+
+
+def _sources(*packages: str):
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            yield str(path.relative_to(ROOT)), path
+
+
+SQL_HARNESSES = {
+    "fraud_assets/replay/platform_arm.py": "the replay empties and reads back the store it drives",
+    "fraud_assets/live/history.py": "the demo reads the seeded range of the store it drives",
+}
+
+
+def test_sql_lives_in_the_store():
+    """Queries are written in `fraud_core/store/` only (docs/architecture.md, section 6)."""
+    offenders = {
+        f"{name}: {module}"
+        for name, path in _sources("fraud_core", "fraud_assets", "fraud_serving")
+        if not name.startswith("fraud_core/store/") and name not in SQL_HARNESSES
+        for module in imported_modules(path)
+        if module.split(".")[0] == "sqlalchemy"
+        and module not in ("sqlalchemy.engine", "sqlalchemy.exc")  # URL parsing, errors
+    }
+    offenders |= {
+        name
+        for name, path in _sources("fraud_core", "fraud_assets", "fraud_serving")
+        if not name.startswith("fraud_core/store/")
+        and name not in SQL_HARNESSES
+        and re.search(r"\.engine\.(connect|begin)\(", path.read_text())
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_mlflow_is_reached_through_the_registry():
+    """MLflow writes and reads go through `fraud_core/registry.py` (and dagster-mlflow's
+    resource in `fraud_assets/tracking.py`); assets never touch the registry's client."""
+    allowed = {"fraud_core/registry.py", "fraud_core/pyfunc_model.py", "fraud_assets/tracking.py"}
+    offenders = {
+        f"{name}: {module}"
+        for name, path in _sources("fraud_core", "fraud_assets", "fraud_serving")
+        if name not in allowed
+        for module in imported_modules(path)
+        if module.split(".")[0] in ("mlflow", "dagster_mlflow")
+    }
+    offenders |= {
+        name
+        for name, path in _sources("fraud_assets")
+        if re.search(r"\b(facade|registry)\.(client|store)\b", path.read_text())
     }
     assert not offenders, sorted(offenders)

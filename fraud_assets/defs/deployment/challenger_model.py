@@ -57,7 +57,6 @@ def challenger_model(
         stage = "shadow"
     aliases = facade.aliases()
     info = facade.get_version(version)
-    run = facade.client.get_run(info.run_id)
     return dg.MaterializeResult(
         metadata={
             **who,
@@ -68,6 +67,8 @@ def challenger_model(
             "previous": aliases.get(PREVIOUS, "none"),
             "gate_result": gate["gate_result"],
             "training_window_hash": info.tags.get("training_window_hash", "unknown"),
-            "mlflow_run": dg.MetadataValue.url(mlflow_run_url(run.info.experiment_id, info.run_id)),
+            "mlflow_run": dg.MetadataValue.url(
+                mlflow_run_url(facade.run_experiment(info.run_id), info.run_id)
+            ),
         }
     )

@@ -32,10 +32,10 @@ def promoted_model(
             f"no canary at 100% to promote (canary {version}, {facade.canary_percent()}%)"
         )
     figures = json.loads(config.figures)
-    facade.store.append_audit(
+    facade.audit(
         actor(context),
         "release.stage",
-        f"{facade.model_name}/{version}",
+        version,
         config.reason,
         {"version": version, "percent": "champion", "figures": figures},
     )
@@ -49,7 +49,6 @@ def promoted_model(
     stages = done["stages"] if done else release_ops.stage_history(facade, version)
     aliases = facade.aliases()
     info = facade.get_version(version)
-    run = facade.client.get_run(info.run_id)
     return dg.MaterializeResult(
         metadata={
             **provenance(context),
@@ -60,6 +59,8 @@ def promoted_model(
                 [{"at": s["at"], "percent": s["percent"], "reason": s["reason"]} for s in stages]
             ),
             "last_stage_figures": figures,
-            "mlflow_run": dg.MetadataValue.url(mlflow_run_url(run.info.experiment_id, info.run_id)),
+            "mlflow_run": dg.MetadataValue.url(
+                mlflow_run_url(facade.run_experiment(info.run_id), info.run_id)
+            ),
         }
     )

@@ -66,7 +66,7 @@ def shadow_ready_sensor(
 ):
     from fraud_core import release_ops
     from fraud_core.registry import CANARY, CHALLENGER
-    from fraud_core.release_data import shadow_count
+    from fraud_core.store.release_queries import shadow_count
 
     facade = registry.open()
     aliases = facade.aliases()

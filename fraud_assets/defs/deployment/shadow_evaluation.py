@@ -30,7 +30,8 @@ def shadow_evaluation(
     from fraud_core import release_ops
     from fraud_core.registry import CHALLENGER
     from fraud_core.release import judge_shadow, shadow_test
-    from fraud_core.release_data import flips_by_segment, shadow_figures, shadow_frame
+    from fraud_core.release_data import flips_by_segment, shadow_figures
+    from fraud_core.store.release_queries import shadow_frame
 
     facade = registry.open()
     version = facade.aliases().get(CHALLENGER)
@@ -46,10 +47,10 @@ def shadow_evaluation(
     summary = f"passed: {test.words}" if passed else "failed: " + "; ".join(reasons)
     who = actor(context)
     facade.set_version_tags(version, {"shadow_evaluation": summary})
-    facade.store.append_audit(
+    facade.audit(
         who,
         f"shadow_evaluation.{'passed' if passed else 'failed'}",
-        f"{facade.model_name}/{version}",
+        version,
         summary,
         {
             "figures": asdict(figures) | test.figures(),

@@ -28,7 +28,7 @@ def class_weights(registry, versions) -> dict[str, float]:
         except UnknownVersion:
             weights[version] = 1.0
             continue
-        params = registry.client.get_run(info.run_id).data.params if info.run_id else {}
+        params = registry.run_params(info.run_id) if info.run_id else {}
         weights[version] = float(params.get(SPW_PARAM, 1.0))
     return weights
 

@@ -125,8 +125,9 @@ def reference_profile(
         status = "built"
     if logged is None:
         if info.run_id:
-            facade.client.set_tag(info.run_id, HASH_TAG, digest)
-            facade.client.log_artifact(info.run_id, str(path), "reference_profile")
+            facade.record_on_run(
+                info.run_id, tags={HASH_TAG: digest}, artifacts={str(path): "reference_profile"}
+            )
         facade.set_version_tags(info.version, {HASH_TAG: digest, "reference_rows": len(profile)})
     metadata = {
         **provenance(context),
@@ -140,8 +141,6 @@ def reference_profile(
         "score_p99": float(profile["score"].quantile(0.99)),
     }
     if info.run_id:
-        run = facade.client.get_run(info.run_id)
-        metadata["mlflow_run"] = dg.MetadataValue.url(
-            mlflow_run_url(run.info.experiment_id, info.run_id)
-        )
+        experiment = facade.run_experiment(info.run_id)
+        metadata["mlflow_run"] = dg.MetadataValue.url(mlflow_run_url(experiment, info.run_id))
     return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(digest[:16]))

@@ -78,12 +78,9 @@ def validation_gate(
         for r in decision.comparison
         if r["champion"] is not None
     }
-    for name, value in figures.items():
-        facade.client.log_metric(run_id, name, float(value))
-    facade.client.set_tag(run_id, "validation_gate", verdict)
-    facade.client.set_tag(run_id, "gate_champion", champion_version or "none")
+    gate_tags = {"validation_gate": verdict, "gate_champion": champion_version or "none"}
+    facade.record_on_run(run_id, metrics=figures, tags=gate_tags)
     who = actor(context)
-    subject = f"{facade.model_name}/{version}"
     details = {
         "champion_version": champion_version,
         "comparison": list(decision.comparison),
@@ -91,10 +88,10 @@ def validation_gate(
         "dagster_run_id": context.run.run_id,
         "holdout_rows": len(holdout),
     }
-    facade.store.append_audit(who, f"validation_gate.{verdict}", subject, decision.summary, details)
+    facade.audit(who, f"validation_gate.{verdict}", version, decision.summary, details)
     if not decision.passed:
         facade.mark_rejected(version, decision.summary, actor=who)
-    experiment_id = facade.client.get_run(run_id).info.experiment_id
+    experiment_id = facade.run_experiment(run_id)
     return dg.MaterializeResult(
         metadata={
             **provenance(context),

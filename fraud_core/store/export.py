@@ -1,4 +1,6 @@
-"""One window of the prediction log as an Arrow table in the lake's schema.
+"""One window of the prediction log as an Arrow table in the lake's schema (`fraud_core.lake`
+writes it as a day's partition; the lake's schema is imported where it is used, as the lake
+imports this module).
 
 PostgreSQL: one `COPY ... TO STDOUT (FORMAT CSV)` whose SELECT extracts each feature from the
 JSONB as float4 on the server; pyarrow parses the CSV in C (no Python object per value).
@@ -14,7 +16,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from fraud_core.features import FEATURE_NAMES
-from fraud_core.lake.schema import FEATURE_PREFIX, PREDICTION_COLUMNS, lake_schema
 from fraud_core.store.frames import features_frame, read_frame
 from fraud_core.store.models import predictions, to_utc
 
@@ -34,6 +35,8 @@ def export_window(store: FeedbackStore, start: datetime, end: datetime) -> pa.Ta
 
 def _generic_window(store: FeedbackStore, start: datetime, end: datetime) -> pa.Table:
     import pyarrow as pa
+
+    from fraud_core.lake.schema import FEATURE_PREFIX, PREDICTION_COLUMNS, lake_schema
 
     p = predictions.c
     stmt = (
@@ -55,6 +58,8 @@ def _pg_window(store: FeedbackStore, start: datetime, end: datetime) -> pa.Table
     import pyarrow as pa
     import pyarrow.compute as pc
     from pyarrow import csv
+
+    from fraud_core.lake.schema import FEATURE_PREFIX, lake_schema
 
     schema = lake_schema()
     quote = store.engine.dialect.identifier_preparer.quote
