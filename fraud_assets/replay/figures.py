@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fraud_assets.replay.world import ReplayWorld
+from fraud_core.fpr_lines import FPR_WARNING
 
 WEEK_DAYS = 7
 MONTH_DAYS = 30
@@ -92,12 +93,12 @@ def targets(
     promotions: list[dict[str, Any]],
 ) -> list[Target]:
     """The replay issue's targets on these figures (whatever they are: nothing is tuned)."""
-    weeks_over = int((platform.weekly["fpr"] > 0.12).sum())
+    weeks_over = int((platform.weekly["fpr"] > FPR_WARNING).sum())
     worse = [p for p in promotions if p.get("worse")]
     return [
         Target(
             "static: month-6 FPR >= 12% (the incident happens)",
-            static.month_6["fpr"] >= 0.12,
+            static.month_6["fpr"] >= FPR_WARNING,
             f"{static.month_6['fpr']:.2%}",
         ),
         Target(

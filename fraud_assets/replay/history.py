@@ -12,9 +12,8 @@ import pandas as pd
 
 from fraud_assets.replay.daemon import SIMULATED_NOW_TAG
 from fraud_assets.replay.world import ReplayWorld
+from fraud_core.fpr_lines import FPR_WARNING
 
-ALARM_FPR = 0.12
-"""The case study's line: an FPR estimate at or above it is an alarm."""
 AFTER_PROMOTION_DAYS = 30
 
 AUDIT_KINDS = {
@@ -57,7 +56,7 @@ def alarms(instance: dg.DagsterInstance) -> list[dict[str, Any]]:
     ]
     for at, meta in _materializations(instance, "performance_estimate"):
         estimate = meta.get("champion_fpr_estimate")
-        if estimate is not None and float(estimate) >= ALARM_FPR:
+        if estimate is not None and float(estimate) >= FPR_WARNING:
             found.append(
                 {
                     "at": at,

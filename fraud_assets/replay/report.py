@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fraud_assets.replay.figures import ArmFigures, Target
+from fraud_core.fpr_lines import FPR_WARNING
 
 ARM_COLORS = {"static": "tab:red", "platform": "tab:blue", "oracle": "tab:green"}
 MARKERS = {"promotion": ("tab:blue", "-"), "rollback": ("tab:orange", "--")}
@@ -49,7 +50,8 @@ def weekly_png(
                 week = (event["at"] - onset).total_seconds() / (7 * 86400)
                 axis.axvline(week, color=color, linestyle=style, alpha=0.35, linewidth=1)
         if column == "fpr":
-            axis.axhline(0.12, color="tab:red", linestyle=":", linewidth=1, label="12% line")
+            line = f"{FPR_WARNING:.0%} line"
+            axis.axhline(FPR_WARNING, color="tab:red", linestyle=":", linewidth=1, label=line)
             axis.axhline(0.048, color="tab:green", linestyle=":", linewidth=1, label="4.8% goal")
         if percent:
             axis.yaxis.set_major_formatter(PercentFormatter(1.0))
