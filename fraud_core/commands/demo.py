@@ -114,23 +114,35 @@ def dispute_label(transaction_id: str) -> dict[str, Any]:
 def post_disputes(client, disputes: list[dict], headers: dict, tally: DemoTally) -> None:
     """POST /feedback, retried for a few seconds while the scorer still holds a label's
     prediction in its log (503 `prediction_pending`, or 422 for ids no worker knows yet);
-    what is still refused after that is counted as an error."""
+    what is still refused after that is counted as an error.
+
+    A 200, 422 or `prediction_pending` 503 stored every label it does not name in `rejected`
+    (counted now; a retry of an already stored label counts nothing); any other 503 stored
+    nothing and the whole batch is retried."""
     deadline = time.monotonic() + FEEDBACK_RETRY_SECONDS
     while disputes:
         response = client.post("/feedback", json=disputes, headers=headers)
-        if response.status_code in (200, 422):
-            body = response.json()
+        if response.status_code not in (200, 422, 503):
+            tally.errors[f"feedback {response.status_code}"] += len(disputes)
+            return
+        body = _json(response)
+        if response.status_code != 503 or "rejected" in body:
             tally.disputes_posted += body.get("inserted", 0) + body.get("updated", 0)
             refused = {r["transaction_id"] for r in body.get("rejected", [])}
             disputes = [d for d in disputes if d["transaction_id"] in refused]
-        elif response.status_code != 503:  # 503: nothing stored, the whole batch is retried
-            tally.errors[f"feedback {response.status_code}"] += len(disputes)
-            return
         if disputes and time.monotonic() > deadline:
             tally.errors[f"feedback {response.status_code}"] += len(disputes)
             return
         if disputes:
             time.sleep(min(float(response.headers.get("Retry-After") or 0.5), 2.0))
+
+
+def _json(response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 @click.command()
