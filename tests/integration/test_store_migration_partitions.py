@@ -90,3 +90,36 @@ def test_migration_keeps_a_populated_store_and_downgrades(empty_url: str) -> Non
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM predictions")).scalar_one() == n + 5
     engine.dispose()
+
+
+def test_a_migration_that_fails_half_way_leaves_the_store_as_it_was(empty_url: str) -> None:
+    """0003 runs in one transaction: an error at its last statement (an index name already
+    taken) rolls back the key table, the foreign key move and the partitioned copy."""
+    engine = make_engine(empty_url)
+    _migrate(engine, "0002")
+    n, n_labels = _populate_0002(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE INDEX ix_predictions_transaction_id ON label_events (label)"))
+    with engine.connect() as conn:
+        before = sorted(conn.execute(sa.text("SELECT id, transaction_id FROM predictions")).all())
+    foreign_keys = sa.inspect(engine).get_foreign_keys("label_events")
+
+    with pytest.raises(sa.exc.DBAPIError, match="ix_predictions_transaction_id"):
+        FeedbackStore(empty_url)  # upgrades to head
+
+    inspector = sa.inspect(engine)
+    assert "prediction_ids" not in inspector.get_table_names()
+    assert not [t for t in inspector.get_table_names() if t.startswith("predictions_")]
+    assert inspector.get_foreign_keys("label_events") == foreign_keys
+    with engine.connect() as conn:
+        version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+        rows = sorted(conn.execute(sa.text("SELECT id, transaction_id FROM predictions")).all())
+        labels = conn.execute(sa.text("SELECT count(*) FROM label_events")).scalar_one()
+    assert (version, rows, labels) == ("0002", before, n_labels) and len(rows) == n
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_predictions_transaction_id"))
+    store = FeedbackStore(empty_url)  # the cause removed, the same upgrade goes through
+    assert store.count_predictions() == n
+    store.close()
+    engine.dispose()
