@@ -148,6 +148,13 @@ class Settings(BaseModel):
         "days the online log keeps once the lake holds them (0: off; else at least 7)",
         ge=0,
     )
+    key_retention_days: int = _var(
+        "FRAUD_KEY_RETENTION_DAYS",
+        180,
+        "with online retention on: days a retired prediction's key stays so late labels "
+        "(chargebacks: up to 120 days) find it; then keys no label names are dropped",
+        ge=7,
+    )
     # releases (`fraud_core.release.ReleasePlan`)
     release_stages: str | None = _var(
         "FRAUD_RELEASE_STAGES", None, "canary stages in percent (default `10,25,50,100`)"

@@ -4,6 +4,10 @@ A day is dropped only when the lake's manifest of that day equals what the store
 count, largest id, largest transaction id): a day not exported, exported before its last rows
 arrived, or whose manifest lacks a field, stays. `FeedbackStore.retire_day` checks again and
 drops under a lock, with an audit entry, in one transaction.
+
+A retired day's prediction keys (`prediction_ids`) stay so that late labels still find their
+transaction; `retire_unlabelled_keys` drops those older than the key retention that no label
+event names.
 """
 
 from __future__ import annotations
@@ -61,3 +65,13 @@ def retire_exported_days(
         else:
             result.dropped[key] = how
     return result
+
+
+def retire_unlabelled_keys(store: FeedbackStore, keep_days: int, now: datetime) -> int:
+    """Drop the keys of retired predictions older than `keep_days` before `now`'s day that no
+    label event names; how many."""
+    if keep_days < 1:
+        raise ValueError(f"keep_days must be at least 1, got {keep_days}")
+    today = to_utc(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    reason = f"retired from the online log, older than {keep_days} days and never labelled"
+    return store.retire_keys(today - timedelta(days=keep_days), ACTOR, reason)

@@ -301,6 +301,29 @@ class FeedbackStore:
             self._partitioned.discard(day)
             return how
 
+    def retire_keys(self, before: datetime, actor: str, reason: str) -> int:
+        """Drop the keys of transactions logged before `before` whose prediction a retired day
+        took and that no label event names (a label for one is then refused as unknown), and
+        audit how many, in one transaction. Returns that number."""
+        k, p, le = prediction_ids.c, predictions.c, label_events.c
+        cutoff = to_utc(before)
+        stmt = prediction_ids.delete().where(
+            k.event_time < cutoff,
+            ~select(le.id).where(le.transaction_id == k.transaction_id).exists(),
+            ~select(p.id)
+            .where(p.transaction_id == k.transaction_id, p.event_time < cutoff)
+            .exists(),
+        )
+        with self._write() as conn:
+            removed = conn.execute(stmt).rowcount
+            if removed:
+                details = {"before": cutoff.isoformat(), "keys": removed}
+                subject = f"{prediction_ids.name}/before={cutoff:%Y-%m-%d}"
+                self.append_audit(
+                    actor, "retire_keys", subject, reason, details, held=HeldLock(conn)
+                )
+            return removed
+
     def deciding_labels(self, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
         """The deciding label event as of `as_of` of each prediction with start <= event_time <
         end that has one: `id` (of the prediction), `label`, `label_source`, `label_reported_at`;

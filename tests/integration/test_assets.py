@@ -144,7 +144,7 @@ def test_online_log_creates_partitions_ahead_and_drops_exported_days(
         )
     monkeypatch.setenv("FRAUD_ONLINE_RETENTION_DAYS", "7")
     meta = _metadata(materialize(platform, ["online_log"]), "online_log")
-    assert meta["days_dropped"] == 3
+    assert meta["days_dropped"] == 3 and meta["keys_dropped"] == 0  # keys stay 180 days
     assert "not in the lake" in meta["kept"]  # 2026-05-23 and 2026-05-24
     held = platform.store.day_counts(
         datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)

@@ -18,6 +18,7 @@ from tests.fixtures.prediction_log import END, synthetic_log
 DAYS = [f"{END - timedelta(days=d):%Y-%m-%d}" for d in range(5, 0, -1)]  # oldest first
 NOW = END + timedelta(hours=1)
 AS_OF = END + timedelta(days=200)  # every label event reported by then
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -175,3 +176,40 @@ def test_retention_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         online_retention_days()
     monkeypatch.setenv("FRAUD_ONLINE_RETENTION_DAYS", "30")
     assert online_retention_days() == 30
+
+
+def test_keys_of_retired_days_go_after_the_key_retention_unless_labelled(
+    logged: FeedbackStore, tmp_path
+) -> None:
+    from fraud_core.store.retention import retire_unlabelled_keys
+
+    lake = Lake(str(tmp_path / "lake"), now=lambda: NOW)
+    for day in DAYS[:2]:
+        lake.write_day(logged, day)
+    retire_exported_days(logged, lake.manifest, keep_days=1, now=NOW)
+    keys_before = _rows_where(logged, "prediction_ids")
+    labels_before = _rows_where(logged, "label_events")
+    predictions_before = logged.count_predictions()
+    oldest = pd.Timestamp(DAYS[0]).tz_localize("UTC")
+    logged_rows = synthetic_log(days=5, per_day=60)[0]
+    first_ids = {r["transaction_id"] for r in logged_rows if r["event_time"] < oldest + DAY}
+
+    # Within the key retention nothing goes: a late chargeback still finds its transaction.
+    assert retire_unlabelled_keys(logged, keep_days=30, now=NOW) == 0
+    # The key retention ends after the first retired day: its unlabelled keys go, the keys of
+    # labelled transactions and of days still in the log stay.
+    now = oldest + DAY + timedelta(days=7)
+    labelled = set(logged.label_events()["transaction_id"])
+    dropped = retire_unlabelled_keys(logged, keep_days=7, now=now)
+    assert dropped == len(first_ids - labelled) > 0
+    assert _rows_where(logged, "prediction_ids") == keys_before - dropped
+    assert _rows_where(logged, "label_events") == labels_before
+    gone = sorted(first_ids - labelled)[0]
+    late = {"transaction_id": gone, "label": "fraud", "source": "chargeback", "reported_at": now}
+    assert [r.reason for r in logged.upsert_labels([late]).rejected] == ["unknown transaction_id"]
+    assert logged.count_predictions() == predictions_before  # the log's days are untouched
+    audited = logged.audit_entries(action="retire_keys")
+    assert [e["details"]["keys"] for e in audited] == [
+        dropped
+    ] and logged.verify_audit_chain().intact
+    assert retire_unlabelled_keys(logged, keep_days=7, now=now) == 0  # idempotent
