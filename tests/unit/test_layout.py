@@ -120,7 +120,7 @@ def _defines_assets(tree: ast.Module) -> bool:
 def test_assets_take_upstream_values_as_parameters():
     """Assets and checks receive what another asset hands them as a typed parameter (through
     `fraud_assets/handoffs.py`'s IO manager), never from materialization metadata: metadata is
-    for people (docs/architecture.md, section 5)."""
+    for people (docs/architecture.md, section 5: hand-offs)."""
     offenders = set()
     for name, path in _sources("fraud_assets/defs"):
         tree = ast.parse(path.read_text(), filename=name)
