@@ -117,6 +117,7 @@ class HandoffIOManager(dg.ConfigurableIOManager):
     by one, `T`."""
 
     base_dir: str
+    """Folder of the JSON files (`Settings.handoffs_dir`: `$FRAUD_VAR_DIR/handoffs`)."""
 
     def handle_output(self, context: dg.OutputContext, obj: Handoff) -> None:
         if not isinstance(obj, Handoff):
