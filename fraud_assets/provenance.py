@@ -1,4 +1,4 @@
-"""Who/what/why of a run, and reading what an upstream asset recorded in its materialization."""
+"""Who/what/why of a run, and reading back what an asset recorded for people (its metadata)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def latest_record(instance: dg.DagsterInstance, asset: str) -> dg.EventLogRecord
 
 
 def latest_metadata(instance: dg.DagsterInstance, asset: str) -> dict[str, Any]:
-    """Plain values of the metadata of `asset`'s latest materialization (Failure if none)."""
+    """Plain values of the metadata of `asset`'s latest materialization (Failure if none), for
+    a console or a report; assets take upstream values as parameters (fraud_assets/handoffs.py)."""
     record = latest_record(instance, asset)
     if record is None or record.asset_materialization is None:
         raise dg.Failure(f"{asset} has never been materialized: materialize it first")

@@ -321,6 +321,11 @@ class Settings(BaseModel):
         except ValidationError as error:
             raise ValueError(_explain(error, raw)) from None
 
+    @property
+    def handoffs_dir(self) -> Path:
+        """Where assets hand each other typed values (`fraud_assets/handoffs.py`)."""
+        return self.var_dir / "handoffs"
+
     @classmethod
     def variable(cls, name: str) -> str:
         """The environment variable of field `name`."""

@@ -1,4 +1,5 @@
-"""Resources of the code location: feedback store, model registry, MLflow tracking, folders, clock.
+"""Resources of the code location: feedback store, model registry, MLflow tracking, folders, clock,
+the IO manager of the values assets hand each other.
 
 A field whose variable is set in the environment is an `EnvVar` (resolved when a run starts);
 one left unset takes the embedded default of `fraud_core.settings`, so a fresh clone runs as is.
@@ -10,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 
+from fraud_assets.handoffs import HANDOFF_IO_MANAGER, HandoffIOManager
 from fraud_assets.resources import (
     Clock,
     DaskResource,
@@ -69,5 +71,7 @@ def resources() -> dg.Definitions:
             "lake": LakeResource(url=_env(settings, "lake_url"), clock=clock),
             "dask": DaskResource(address=_env(settings, "dask_address")),
             "triggers": RetrainingTriggers(min_new_labels=_env(settings, "retrain_min_labels")),
+            # derived from FRAUD_VAR_DIR as the definitions load (no variable of its own)
+            HANDOFF_IO_MANAGER: HandoffIOManager(base_dir=str(settings.handoffs_dir)),
         }
     )

@@ -84,6 +84,15 @@ def test_training_dataset_refuses_too_few_labels(platform: Platform) -> None:
     assert "need at least 1000" in failure.step_failure_data.error.message
 
 
+def test_an_asset_without_its_upstream_value_names_what_to_materialize(platform: Platform) -> None:
+    result = materialize(platform, ["validation_gate"])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    error = failure.step_failure_data.error
+    message = error.message + (error.cause.message if error.cause else "")
+    assert "no value of trained_model" in message and "materialize trained_model first" in message
+
+
 @pytest.mark.slow
 def test_retraining_promotes_a_first_champion_then_gates_the_next(platform: Platform) -> None:
     import mlflow
@@ -94,6 +103,9 @@ def test_retraining_promotes_a_first_champion_then_gates_the_next(platform: Plat
     gate = platform.metadata("validation_gate")
     assert gate["gate_passed"] and gate["champion_version"] == "none"
     assert platform.registry.aliases() == {"champion": gate["model_version"]}
+    verdict = platform.value("validation_gate")  # what challenger_model and the check received
+    assert (verdict.passed, verdict.champion_version) == (True, None)
+    assert (verdict.model_version, verdict.dagster_run_id) == (gate["model_version"], first.run_id)
 
     trained = platform.metadata("trained_model")
     run = mlflow.MlflowClient(platform.registry.tracking_uri).get_run(trained["mlflow_run_id"])
@@ -119,6 +131,7 @@ def test_retraining_promotes_a_first_champion_then_gates_the_next(platform: Plat
     }
     refused = platform.metadata("validation_gate")
     assert not refused["gate_passed"] and "F1" in refused["reasons"]
+    assert platform.value("validation_gate").summary == refused["gate_result"]
     assert platform.registry.aliases() == {"champion": gate["model_version"]}
     assert platform.registry.get_version(refused["model_version"]).rejected
     run = mlflow.MlflowClient(platform.registry.tracking_uri).get_run(refused["mlflow_run_id"])

@@ -95,3 +95,41 @@ def test_mlflow_is_reached_through_the_registry():
         if re.search(r"\b(facade|registry)\.(client|store)\b", path.read_text())
     }
     assert not offenders, sorted(offenders)
+
+
+MATERIALIZATION_READS = {
+    "latest_metadata",
+    "latest_record",
+    "fetch_materializations",
+    "get_latest_materialization_event",
+    "get_latest_materialization_events",
+    "asset_materialization",
+}
+"""Ways to read what an asset recorded in the Dagster instance."""
+
+
+def _defines_assets(tree: ast.Module) -> bool:
+    return any(
+        re.match(r"(dg\.)?(asset|multi_asset|asset_check)\b", ast.unparse(decorator))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        for decorator in node.decorator_list
+    )
+
+
+def test_assets_take_upstream_values_as_parameters():
+    """Assets and checks receive what another asset hands them as a typed parameter (through
+    `fraud_assets/handoffs.py`'s IO manager), never from materialization metadata: metadata is
+    for people (docs/architecture.md, section 5: hand-offs)."""
+    offenders = set()
+    for name, path in _sources("fraud_assets/defs"):
+        tree = ast.parse(path.read_text(), filename=name)
+        if not _defines_assets(tree):
+            continue
+        offenders |= {
+            f"{name}:{node.lineno}: {ast.unparse(node)}"
+            for node in ast.walk(tree)
+            if (isinstance(node, ast.Name) and node.id in MATERIALIZATION_READS)
+            or (isinstance(node, ast.Attribute) and node.attr in MATERIALIZATION_READS)
+        }
+    assert not offenders, sorted(offenders)

@@ -6,12 +6,12 @@ passes the gate's absolute floors is promoted directly.
 
 import dagster as dg
 
-from fraud_assets.provenance import actor, latest_metadata, mlflow_run_url, provenance
+from fraud_assets.handoffs import GateVerdict
+from fraud_assets.provenance import actor, mlflow_run_url, provenance
 from fraud_assets.resources import RegistryResource
 
 
 @dg.asset(
-    deps=["validation_gate"],
     group_name="deployment",
     kinds={"mlflow"},
     owners=["team:data"],
@@ -19,16 +19,15 @@ from fraud_assets.resources import RegistryResource
     "its next poll); the first model of an empty registry becomes champion directly.",
 )
 def challenger_model(
-    context: dg.AssetExecutionContext, registry: RegistryResource
+    context: dg.AssetExecutionContext, registry: RegistryResource, validation_gate: GateVerdict
 ) -> dg.MaterializeResult:
     from fraud_core import release_ops
     from fraud_core.registry import CHALLENGER, CHAMPION, PREVIOUS
 
-    gate = latest_metadata(context.instance, "validation_gate")
-    version = str(gate["model_version"])
-    if not gate["gate_passed"]:
+    version = validation_gate.model_version
+    if not validation_gate.passed:
         raise dg.Failure(
-            f"version {version} did not pass the validation gate: {gate['gate_result']}"
+            f"version {version} did not pass the validation gate: {validation_gate.summary}"
         )
     who = provenance(context)
     facade = registry.open()
@@ -40,10 +39,10 @@ def challenger_model(
             reason=f"first champion: passed the validation gate ({who['trigger']}: "
             f"{who['reason']})",
             details={
-                "gate_result": gate["gate_result"],
-                "gate_champion": gate["champion_version"],
+                "gate_result": validation_gate.summary,
+                "gate_champion": validation_gate.champion_version or "none",
                 "dagster_run_id": context.run.run_id,
-                "gate_run_id": gate["__run_id__"],
+                "gate_run_id": validation_gate.dagster_run_id,
             },
         )
         stage = "champion (first model: no release needed)"
@@ -65,7 +64,7 @@ def challenger_model(
             "champion": aliases.get(CHAMPION),
             "challenger": aliases.get(CHALLENGER, "none"),
             "previous": aliases.get(PREVIOUS, "none"),
-            "gate_result": gate["gate_result"],
+            "gate_result": validation_gate.summary,
             "training_window_hash": info.tags.get("training_window_hash", "unknown"),
             "mlflow_run": dg.MetadataValue.url(
                 mlflow_run_url(facade.run_experiment(info.run_id), info.run_id)

@@ -4,13 +4,15 @@ blocking check that keeps a worse challenger from reaching any customer."""
 import dagster as dg
 
 from fraud_assets.defs.deployment.settings import ReleaseSettings
-from fraud_assets.provenance import actor, latest_metadata, provenance
+from fraud_assets.handoffs import HANDOFF_IO_MANAGER, ShadowVerdict
+from fraud_assets.provenance import actor, provenance
 from fraud_assets.resources import FeedbackStoreResource, RegistryResource
 from fraud_assets.tables import markdown_table
 
 
 @dg.asset(
-    deps=["challenger_model"],
+    deps=["challenger_model"],  # the challenger is the registry's `challenger` alias
+    io_manager_key=HANDOFF_IO_MANAGER,
     group_name="deployment",
     kinds={"mlflow", "sql"},
     owners=["team:data"],
@@ -24,7 +26,7 @@ def shadow_evaluation(
     registry: RegistryResource,
     store: FeedbackStoreResource,
     release: ReleaseSettings,
-) -> dg.MaterializeResult:
+) -> dg.Output[ShadowVerdict]:
     from dataclasses import asdict
 
     from fraud_core import release_ops
@@ -63,7 +65,8 @@ def shadow_evaluation(
             facade, actor=who, reason=f"shadow evaluation {summary}", figures=asdict(figures)
         )
     champions = sorted(set(frame["model_version"]))
-    return dg.MaterializeResult(
+    return dg.Output(
+        ShadowVerdict(model_version=version, passed=bool(passed), summary=summary),
         metadata={
             **provenance(context),
             "model_version": version,
@@ -76,7 +79,7 @@ def shadow_evaluation(
             **{k: v for k, v in asdict(figures).items() if v is not None and k != "rows"},
             **{k: v for k, v in test.figures().items() if v is not None},
             "flips_by_segment": markdown_table(flips_by_segment(frame)),
-        }
+        },
     )
 
 
@@ -85,11 +88,10 @@ def shadow_evaluation(
     blocking=True,
     description="Blocks the canary unless the latest shadow evaluation passed.",
 )
-def shadow_not_worse(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    shadow = latest_metadata(context.instance, "shadow_evaluation")
+def shadow_not_worse(shadow_evaluation: ShadowVerdict) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        passed=bool(shadow["shadow_passed"]),
+        passed=shadow_evaluation.passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=shadow["shadow_result"],
-        metadata={"model_version": shadow["model_version"]},
+        description=shadow_evaluation.summary,
+        metadata={"model_version": shadow_evaluation.model_version},
     )

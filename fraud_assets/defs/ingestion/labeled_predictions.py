@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from fraud_assets.handoffs import HANDOFF_IO_MANAGER, LabeledSnapshot
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
 from fraud_assets.tables import markdown_table
@@ -24,7 +25,8 @@ class LabelWindow(dg.Config):
 
 
 @dg.asset(
-    deps=["raw_predictions", "ground_truth_labels"],
+    deps=["raw_predictions", "ground_truth_labels"],  # their data: the lake and the store
+    io_manager_key=HANDOFF_IO_MANAGER,
     group_name="ingestion",
     kinds={"sql", "pandas", "parquet"},
     owners=["team:data"],
@@ -39,7 +41,7 @@ def labeled_predictions(
     lake: LakeResource,
     datasets: LocalFolder,
     clock: Clock,
-) -> dg.MaterializeResult:
+) -> dg.Output[LabeledSnapshot]:
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -88,7 +90,9 @@ def labeled_predictions(
     counts = pd.DataFrame.from_dict(counts, orient="index", columns=["rows", "weight"]).sort_index()
     rows = int(counts["rows"].sum())
     labeled_rows = int(counts["rows"].reindex(["fraud", "legit"]).fillna(0).sum())
-    return dg.MaterializeResult(
+    snapshot = LabeledSnapshot(path=str(path), as_of=now, window_days=window_days, rows=rows)
+    return dg.Output(
+        snapshot,
         metadata={
             **provenance(context),
             "as_of": now.isoformat(),
@@ -102,5 +106,5 @@ def labeled_predictions(
                 ]
             ),
             "labeled_share": labeled_rows / rows if rows else 0.0,
-        }
+        },
     )

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from fraud_assets.provenance import latest_metadata, provenance
+from fraud_assets.handoffs import ReferenceSample
+from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder, RegistryResource
 from fraud_assets.tables import markdown_table
 from fraud_core.drift import DEFAULT_DRIFT_SHARE
@@ -35,7 +36,7 @@ def latest_predictions(
 
 
 @dg.asset(
-    deps=["reference_profile", "raw_predictions"],
+    deps=["raw_predictions"],  # the latest predictions, read from the store
     group_name="monitoring",
     kinds={"evidently", "pandas"},
     owners=["team:data"],
@@ -51,6 +52,7 @@ def drift_report(
     registry: RegistryResource,
     reports: LocalFolder,
     clock: Clock,
+    reference_profile: ReferenceSample,
 ) -> dg.MaterializeResult:
     import pandas as pd
 
@@ -58,8 +60,7 @@ def drift_report(
     from fraud_core.monitoring import drift_rows, scored_frame
 
     now = clock.current()
-    reference = latest_metadata(context.instance, "reference_profile")
-    version = str(reference["model_version"])
+    version = reference_profile.model_version
     facade = registry.open()
     champion = facade.aliases().get("champion")
     if champion != version:
@@ -76,7 +77,7 @@ def drift_report(
         )
     window = (current["event_time"].iloc[0].to_pydatetime(), now)
     result = compute_drift(
-        pd.read_parquet(reference["path"]),
+        pd.read_parquet(reference_profile.path),
         scored_frame(current, facade.load(version)),
         drift_share=config.drift_share,
         out_dir=reports.dir("drift"),

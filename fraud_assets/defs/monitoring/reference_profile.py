@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from fraud_assets.handoffs import HANDOFF_IO_MANAGER, ReferenceSample
 from fraud_assets.provenance import mlflow_run_url, provenance
 from fraud_assets.resources import (
     DaskResource,
@@ -68,6 +69,7 @@ def sampled_traffic(
 
 
 @dg.asset(
+    io_manager_key=HANDOFF_IO_MANAGER,
     group_name="monitoring",
     kinds={"pandas", "parquet", "mlflow"},
     owners=["team:data"],
@@ -83,7 +85,7 @@ def reference_profile(
     registry: RegistryResource,
     datasets: LocalFolder,
     dask: DaskResource,
-) -> dg.MaterializeResult:
+) -> dg.Output[ReferenceSample]:
     import pandas as pd
 
     from fraud_core.monitoring import frame_hash, scored_frame
@@ -143,4 +145,7 @@ def reference_profile(
     if info.run_id:
         experiment = facade.run_experiment(info.run_id)
         metadata["mlflow_run"] = dg.MetadataValue.url(mlflow_run_url(experiment, info.run_id))
-    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(digest[:16]))
+    sample = ReferenceSample(
+        model_version=str(info.version), path=str(path), sha256=digest, rows=len(profile)
+    )
+    return dg.Output(sample, metadata=metadata, data_version=dg.DataVersion(digest[:16]))

@@ -9,12 +9,12 @@ logged is the same plain XGBClassifier.
 No alias here: the candidate is only a version of the registry until it passes
 `validation_gate`; `challenger_model` then puts it in shadow."""
 
-from datetime import datetime
 from typing import Any
 
 import dagster as dg
 
-from fraud_assets.provenance import latest_metadata, mlflow_run_url, provenance
+from fraud_assets.handoffs import HANDOFF_IO_MANAGER, TrainedCandidate, TrainingSnapshot
+from fraud_assets.provenance import mlflow_run_url, provenance
 from fraud_assets.resources import (
     DaskResource,
     FeedbackStoreResource,
@@ -68,7 +68,7 @@ def _counts(client: Any, days: list) -> tuple[int, int]:
 
 
 @dg.asset(
-    deps=["training_dataset"],
+    io_manager_key=HANDOFF_IO_MANAGER,
     group_name="training",
     kinds={"xgboost", "mlflow"},
     owners=["team:data"],
@@ -84,11 +84,11 @@ def trained_model(
     dask: DaskResource,
     lake: LakeResource,
     store: FeedbackStoreResource,
-) -> dg.MaterializeResult:
+    training_dataset: TrainingSnapshot,
+) -> dg.Output[TrainedCandidate]:
     from fraud_core.settings import get_settings
     from fraud_core.training import GatePolicy, evaluate, features_and_target
 
-    upstream = latest_metadata(context.instance, "training_dataset")
     recipe = Recipe(
         max_depth=config.max_depth,
         n_estimators=config.n_estimators,
@@ -99,45 +99,47 @@ def trained_model(
     )
     client = dask.client()
     if client is None:
-        snapshot = upstream["snapshot"]
-        model, holdout, train_rows = _fit_here(snapshot, config.holdout_fraction, recipe)
+        model, holdout, train_rows = _fit_here(
+            training_dataset.path, config.holdout_fraction, recipe
+        )
         engine = "in process"
     else:
         from fraud_core.cluster import fit_on_cluster, rows_by_day, split_by_time
 
-        window = upstream["window"]
         days = rows_by_day(
             client,
             lake.open(),
             store.open(),
-            datetime.fromisoformat(window["as_of"]),
-            window["days"],
-            window["label_maturity_days"],
+            training_dataset.as_of,
+            training_dataset.days,
+            training_dataset.label_maturity_days,
         )
         rows, frauds = _counts(client, days)
-        if (rows, frauds) != (window["rows"], window["frauds"]):
+        if (rows, frauds) != (training_dataset.rows, training_dataset.frauds):
+            held = f"{training_dataset.rows} ({training_dataset.frauds})"
             raise dg.Failure(
                 f"the lake and store give {rows} training rows ({frauds} frauds) where the "
-                f"training_dataset snapshot holds {window['rows']} ({window['frauds']}): "
-                "rematerialize labeled_predictions and training_dataset"
+                f"training_dataset snapshot holds {held}: rematerialize labeled_predictions and "
+                "training_dataset"
             )
         train, holdout = split_by_time(client, days, config.holdout_fraction)
         model = fit_on_cluster(client, train, recipe)
         train_rows, engine = rows - len(holdout), f"dask ({client.scheduler.address})"
     X_holdout, _ = features_and_target(holdout)
     evaluation = evaluate(holdout, model.predict_proba(X_holdout)[:, 1], GatePolicy())
-    holdout_path = datasets.dir("holdout") / f"{upstream['window_hash']}.parquet"
+    holdout_path = datasets.dir("holdout") / f"{training_dataset.content_hash}.parquet"
     holdout.to_parquet(holdout_path, index=False)
 
     run = mlflow.active_run()
     who = provenance(context)
     mlflow.set_tags({"trigger": who["trigger"], "reason": who["reason"]})
     facade = registry.open()
+    holdout_start = holdout["event_time"].min()
     window = {
-        **upstream["window"],
+        **training_dataset.window(),
         "train_rows": train_rows,
         "holdout_rows": len(holdout),
-        "holdout_start": holdout["event_time"].min().isoformat(),
+        "holdout_start": holdout_start.isoformat(),
     }
     params = {
         **config.model_dump(),
@@ -153,7 +155,16 @@ def trained_model(
         run_id=run.info.run_id,
         training_window=window,
     )
-    return dg.MaterializeResult(
+    candidate = TrainedCandidate(
+        model_version=str(info.version),
+        mlflow_run_id=run.info.run_id,
+        holdout_path=str(holdout_path),
+        holdout_start=holdout_start.to_pydatetime(),
+        window_hash=training_dataset.content_hash,
+        metrics={k: float(v) for k, v in evaluation.metrics.items()},
+    )
+    return dg.Output(
+        candidate,
         metadata={
             **who,
             "model_version": info.version,
@@ -162,7 +173,7 @@ def trained_model(
                 mlflow_run_url(run.info.experiment_id, run.info.run_id)
             ),
             "training_window": window,
-            "window_hash": upstream["window_hash"],
+            "window_hash": training_dataset.content_hash,
             "holdout": dg.MetadataValue.path(str(holdout_path)),
             "params": params,
             **{f"holdout_{k}": float(v) for k, v in evaluation.metrics.items()},
@@ -170,5 +181,5 @@ def trained_model(
                 evaluation.segments,
                 ["dimension", "segment", "rows", "frauds", "precision", "recall", "fpr"],
             ),
-        }
+        },
     )

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from fraud_assets.provenance import latest_metadata, provenance
+from fraud_assets.handoffs import HANDOFF_IO_MANAGER, LabeledSnapshot, TrainingSnapshot
+from fraud_assets.provenance import provenance
 from fraud_assets.resources import LocalFolder
 from fraud_assets.tables import markdown_table
 from fraud_core.settings import get_settings
@@ -62,7 +63,7 @@ def _write_rows(
 
 
 @dg.asset(
-    deps=["labeled_predictions"],
+    io_manager_key=HANDOFF_IO_MANAGER,
     group_name="training",
     kinds={"pandas", "parquet"},
     owners=["team:data"],
@@ -70,8 +71,11 @@ def _write_rows(
     "`days` days, weighted by inverse propensity; frozen as Parquet with a content hash.",
 )
 def training_dataset(
-    context: dg.AssetExecutionContext, config: TrainingWindow, datasets: LocalFolder
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext,
+    config: TrainingWindow,
+    datasets: LocalFolder,
+    labeled_predictions: LabeledSnapshot,
+) -> dg.Output[TrainingSnapshot]:
     import pandas as pd
 
     from fraud_core.training import window_of
@@ -83,23 +87,26 @@ def training_dataset(
         if config.label_maturity_days is None
         else config.label_maturity_days
     )
-    upstream = latest_metadata(context.instance, "labeled_predictions")
-    as_of = pd.Timestamp(upstream["as_of"])
+    as_of = pd.Timestamp(labeled_predictions.as_of)
     start = as_of - timedelta(days=days)
     settled = as_of - timedelta(days=maturity)
-    if upstream["window_days"] < days:
+    if labeled_predictions.window_days < days:
         raise dg.Failure(
-            f"labeled_predictions covers {upstream['window_days']} days, the training window "
-            f"needs {days}: rematerialize it with window_days >= {days}"
+            f"labeled_predictions covers {labeled_predictions.window_days} days, the training "
+            f"window needs {days}: rematerialize it with window_days >= {days}"
         )
     written = datasets.dir("training") / f"{context.run.run_id}.tmp"
-    rows = _write_rows(upstream["snapshot"], written, as_of, days, maturity)
-    window = {
-        **window_of(rows),
-        "as_of": as_of.isoformat(),
-        "days": days,
-        "label_maturity_days": maturity,
-    }
+    rows = _write_rows(labeled_predictions.path, written, as_of, days, maturity)
+    summary = window_of(rows)
+    path = written.with_name(f"{summary['content_hash']}.parquet")
+    snapshot = TrainingSnapshot(
+        path=str(path),
+        as_of=as_of.to_pydatetime(),
+        days=days,
+        label_maturity_days=maturity,
+        **summary,
+    )
+    window = snapshot.window()
     if len(rows) < config.min_labeled_rows:
         written.unlink()
         raise dg.Failure(
@@ -110,10 +117,11 @@ def training_dataset(
             ),
             metadata={"labeled_rows": len(rows), "window": window},
         )
-    path = written.replace(written.with_name(f"{window['content_hash']}.parquet"))
+    written.replace(path)
     week = rows["event_time"].dt.strftime("%G-W%V").rename("week")
     weekly = rows.groupby([week, "label"]).size().unstack(fill_value=0)
-    return dg.MaterializeResult(
+    return dg.Output(
+        snapshot,
         metadata={
             **provenance(context),
             "as_of": as_of.isoformat(),
@@ -128,5 +136,5 @@ def training_dataset(
             "labels_by_week": markdown_table(
                 [{"week": w, **{k: int(v) for k, v in n.items()}} for w, n in weekly.iterrows()]
             ),
-        }
+        },
     )

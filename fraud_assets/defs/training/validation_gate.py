@@ -7,7 +7,8 @@ from typing import Any
 
 import dagster as dg
 
-from fraud_assets.provenance import actor, latest_metadata, mlflow_run_url, provenance
+from fraud_assets.handoffs import HANDOFF_IO_MANAGER, GateVerdict, TrainedCandidate
+from fraud_assets.provenance import actor, mlflow_run_url, provenance
 from fraud_assets.resources import RegistryResource
 from fraud_assets.tables import markdown_table
 from fraud_core.training import GatePolicy
@@ -32,7 +33,7 @@ class GateConfig(dg.Config):
 
 
 @dg.asset(
-    deps=["trained_model"],
+    io_manager_key=HANDOFF_IO_MANAGER,
     group_name="training",
     kinds={"xgboost", "mlflow"},
     owners=["team:data"],
@@ -40,17 +41,19 @@ class GateConfig(dg.Config):
     "not worse, expected cost lower, no segment regressing; absolute floors for a first model.",
 )
 def validation_gate(
-    context: dg.AssetExecutionContext, config: GateConfig, registry: RegistryResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext,
+    config: GateConfig,
+    registry: RegistryResource,
+    trained_model: TrainedCandidate,
+) -> dg.Output[GateVerdict]:
     import pandas as pd
 
     from fraud_core.features import FEATURE_NAMES
     from fraud_core.registry import CHAMPION
     from fraud_core.training import evaluate, judge
 
-    candidate = latest_metadata(context.instance, "trained_model")
-    version = str(candidate["model_version"])
-    holdout = pd.read_parquet(candidate["holdout"])
+    version = trained_model.model_version
+    holdout = pd.read_parquet(trained_model.holdout_path)
     X = holdout[list(FEATURE_NAMES)].to_numpy("float32")
     policy = GatePolicy(**config.model_dump())
     facade = registry.open()
@@ -71,7 +74,7 @@ def validation_gate(
             "gate_champion": champion_version or "none (absolute floors)",
         },
     )
-    run_id = candidate["mlflow_run_id"]  # the candidate's own run, even when re-gated later
+    run_id = trained_model.mlflow_run_id  # the candidate's own run, even when re-gated later
     figures = {f"gate_candidate_{r['metric']}": r["candidate"] for r in decision.comparison}
     figures |= {
         f"gate_champion_{r['metric']}": r["champion"]
@@ -92,7 +95,15 @@ def validation_gate(
     if not decision.passed:
         facade.mark_rejected(version, decision.summary, actor=who)
     experiment_id = facade.run_experiment(run_id)
-    return dg.MaterializeResult(
+    result = GateVerdict(
+        model_version=version,
+        champion_version=champion_version,
+        passed=bool(decision.passed),
+        summary=decision.summary,
+        dagster_run_id=context.run.run_id,
+    )
+    return dg.Output(
+        result,
         metadata={
             **provenance(context),
             "model_version": version,
@@ -106,21 +117,21 @@ def validation_gate(
             "segments": markdown_table(decision.segment_comparison),
             "policy": asdict(policy),
             "holdout_rows": len(holdout),
-            "champion_trained_on_holdout": _overlaps(champion_info, candidate),
+            "champion_trained_on_holdout": _overlaps(champion_info, trained_model),
             "mlflow_run_id": run_id,
             "mlflow_run": dg.MetadataValue.url(mlflow_run_url(experiment_id, run_id)),
-        }
+        },
     )
 
 
-def _overlaps(champion_info: Any, candidate: dict) -> bool | str:
+def _overlaps(champion_info: Any, candidate: TrainedCandidate) -> bool | str:
     """Whether the champion's training window reaches into the holdout (it then has an edge)."""
+    import pandas as pd
+
     if champion_info is None or "training_window" not in champion_info.tags:
         return "no champion" if champion_info is None else "unknown"
     window = json.loads(champion_info.tags["training_window"])
-    return (
-        bool(window.get("end")) and window["end"] >= candidate["training_window"]["holdout_start"]
-    )
+    return bool(window.get("end")) and pd.Timestamp(window["end"]) >= candidate.holdout_start
 
 
 @dg.asset_check(
@@ -129,13 +140,15 @@ def _overlaps(champion_info: Any, candidate: dict) -> bool | str:
     description="Blocks promotion unless the latest gate passed; closes the MLflow run when "
     "nothing downstream will run.",
 )
-def gate_passed(context: dg.AssetCheckExecutionContext, mlflow: dg.ResourceParam[Any]):
-    gate = latest_metadata(context.instance, "validation_gate")
-    if not gate["gate_passed"]:
+def gate_passed(mlflow: dg.ResourceParam[Any], validation_gate: GateVerdict) -> dg.AssetCheckResult:
+    if not validation_gate.passed:
         mlflow.end_run()
     return dg.AssetCheckResult(
-        passed=bool(gate["gate_passed"]),
+        passed=validation_gate.passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=gate["gate_result"],
-        metadata={"model_version": gate["model_version"], "gate_result": gate["gate_result"]},
+        description=validation_gate.summary,
+        metadata={
+            "model_version": validation_gate.model_version,
+            "gate_result": validation_gate.summary,
+        },
     )
