@@ -1,6 +1,7 @@
 """`reference_profile`: the champion's training traffic, scored by it, frozen per model version."""
 
 import json
+import warnings
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -148,4 +149,6 @@ def reference_profile(
     sample = ReferenceSample(
         model_version=str(info.version), path=str(path), sha256=digest, rows=len(profile)
     )
-    return dg.Output(sample, metadata=metadata, data_version=dg.DataVersion(digest[:16]))
+    with warnings.catch_warnings():  # `data_version` on Output is beta in Dagster 1.13: known
+        warnings.filterwarnings("ignore", "Parameter `data_version`", dg.BetaWarning)
+        return dg.Output(sample, metadata=metadata, data_version=dg.DataVersion(digest[:16]))
