@@ -95,3 +95,24 @@ def test_mlflow_is_reached_through_the_registry():
         if re.search(r"\b(facade|registry)\.(client|store)\b", path.read_text())
     }
     assert not offenders, sorted(offenders)
+
+
+def test_rendering_lives_in_the_reports():
+    """PNG and HTML are drawn and written in `fraud_core/reports/` only; the modules beside it
+    compute the figures."""
+    offenders = {
+        f"{name}: {module}"
+        for name, path in _sources("fraud_core", "fraud_assets", "fraud_serving")
+        if not name.startswith("fraud_core/reports/")
+        for module in imported_modules(path)
+        if module.split(".")[0] in ("matplotlib", "html", "base64")
+    }
+    offenders |= {
+        f"{name}: {found.group()}"
+        for name, path in _sources("fraud_core", "fraud_assets", "fraud_serving")
+        if not name.startswith("fraud_core/reports/")
+        for found in re.finditer(
+            r"\.(savefig|save_html)\(|<(html|table|img|h1)\b|data:image/", path.read_text()
+        )
+    }
+    assert not offenders, sorted(offenders)

@@ -75,11 +75,10 @@ def threshold_policy(
     from fraud_core.evaluation import MATURITY_DAYS, label_states
     from fraud_core.lake import DECISION_COLUMNS
     from fraud_core.policy import ThresholdPolicy
+    from fraud_core.reports.thresholds import contribution_png, cost_curves_png
     from fraud_core.threshold_learning import (
         CONTRIBUTION_COLUMNS,
         LearningConfig,
-        contribution_png,
-        cost_curves_png,
         labeled_frame,
         learn_thresholds,
         policy_contribution,
