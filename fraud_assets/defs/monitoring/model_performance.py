@@ -52,8 +52,9 @@ def model_performance(
 ) -> dg.MaterializeResult:
     import pandas as pd
 
-    from fraud_core.evaluation import MATURITY_DAYS, label_states
+    from fraud_core.evaluation import label_states
     from fraud_core.lake import DECISION_COLUMNS
+    from fraud_core.maturity import MATURITY_DAYS
     from fraud_core.monitoring import FIGURES, figure_rows, realized_figures
 
     now = clock.current()

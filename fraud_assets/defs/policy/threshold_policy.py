@@ -72,8 +72,9 @@ def threshold_policy(
     reports: LocalFolder,
     clock: Clock,
 ) -> dg.MaterializeResult:
-    from fraud_core.evaluation import MATURITY_DAYS, label_states
+    from fraud_core.evaluation import label_states
     from fraud_core.lake import DECISION_COLUMNS
+    from fraud_core.maturity import MATURITY_DAYS
     from fraud_core.policy import ThresholdPolicy
     from fraud_core.reports.thresholds import contribution_png, cost_curves_png
     from fraud_core.threshold_learning import (
