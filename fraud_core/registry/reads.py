@@ -23,12 +23,6 @@ class RegistryReads(RegistryClient):
         """The version's info; UnknownVersion if it does not exist."""
         return ModelVersionInfo.from_mlflow(self._model_version(version))
 
-    def list_versions(self) -> list[ModelVersionInfo]:
-        """All versions, newest first."""
-        found = self.client.search_model_versions(f"name = '{self.model_name}'")
-        infos = [ModelVersionInfo.from_mlflow(mv) for mv in found]
-        return sorted(infos, key=lambda i: int(i.version), reverse=True)
-
     def deployment(self) -> tuple[dict[str, str], int]:
         """Alias -> version for every alias set (empty before the first version), and the
         canary's share of traffic (0-100; 0 when no canary is set), from one registry read:

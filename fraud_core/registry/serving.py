@@ -11,7 +11,7 @@ from urllib.request import url2pathname
 
 from fraud_core.features import FEATURE_SPEC, FeatureSpec, FeatureSpecMismatch
 from fraud_core.model import LoadedModel
-from fraud_core.registry.names import FEATURE_SPEC_FILE, RegistryError, check_alias
+from fraud_core.registry.names import FEATURE_SPEC_FILE, RegistryError
 from fraud_core.registry.reads import RegistryReads
 
 
@@ -60,9 +60,3 @@ class ServingLoads(RegistryReads):
             feature_spec=FeatureSpec.from_dict(saved),
             booster=booster,
         )
-
-    def load_alias(self, alias: str) -> LoadedModel | None:
-        """Load the version holding `alias`; None when the alias is not set."""
-        check_alias(alias)
-        version = self.aliases().get(alias)
-        return None if version is None else self.load(version)
