@@ -37,6 +37,8 @@ REGISTRY_LOCK = "fraud-registry-moves"
 
 
 class AliasMoves(RegistryReads):
+    """Moves of the deployment aliases, each audited under the registry lock."""
+
     def set_alias(
         self,
         alias: str,

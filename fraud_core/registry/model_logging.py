@@ -43,6 +43,8 @@ def _now_ms() -> int:
 
 
 class ModelLogging(RegistryClient):
+    """Logs trained models and registers them as versions."""
+
     def log_model(
         self,
         model: xgboost.XGBClassifier,

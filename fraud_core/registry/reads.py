@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 class RegistryReads(RegistryClient):
+    """Reads of versions, aliases and runs."""
+
     def get_version(self, version: int | str) -> ModelVersionInfo:
         """The version's info; UnknownVersion if it does not exist."""
         return ModelVersionInfo.from_mlflow(self._model_version(version))

@@ -11,6 +11,8 @@ from fraud_core.registry.reads import RegistryReads
 
 
 class VersionRecords(RegistryReads):
+    """Tags, rejections and audit entries about versions; additions to their runs."""
+
     def set_version_tags(self, version: int | str, tags: Mapping[str, Any]) -> None:
         """Set (overwrite) tags on an existing version."""
         version = self._model_version(version).version

@@ -16,6 +16,8 @@ from fraud_core.registry.reads import RegistryReads
 
 
 class ServingLoads(RegistryReads):
+    """Versions loaded for the scorer."""
+
     def load(self, version: int | str) -> LoadedModel:
         """Download and load a version; FeatureSpecMismatch if its spec differs from ours."""
         import mlflow.artifacts
