@@ -13,8 +13,8 @@ from fraud_core.monitoring import REALIZED_WINDOW_DAYS
 class PerformanceConfig(dg.Config):
     window_days: int = REALIZED_WINDOW_DAYS
     maturity_days: float | None = None
-    """Approved payments older than this with no report count as legitimate (default: the
-    evaluation module's 120 days, the longest chargeback delay)."""
+    """Approved payments older than this with no report count as legitimate (default:
+    `fraud_core.maturity`'s 120 days, the longest chargeback delay)."""
     min_rows: int = 200
     """Groups resting on fewer labelled rows are not reported."""
 

@@ -33,8 +33,8 @@ SEGMENT_COLUMNS = (
 class ThresholdPolicyConfig(dg.Config):
     window_days: int = REALIZED_WINDOW_DAYS
     maturity_days: float | None = None
-    """Approved payments older than this with no report count as legitimate (default: the
-    evaluation module's 120 days); the window ends that long before now."""
+    """Approved payments older than this with no report count as legitimate (default:
+    `fraud_core.maturity`'s 120 days); the window ends that long before now."""
     decay: float = 0.5
     """Weight kept of the previous version's evidence."""
     max_fpr: float = FPR_WARNING
