@@ -14,6 +14,7 @@ latest computation wins):
 - whether a drift report flagged drift that week.
 Each promotion, rollback (of the champion or of a canary) and threshold-policy update is
 listed with the FPR of the last measured week before it and the first one after it.
+The chart and the page: `fraud_core/reports/business_impact.py`.
 """
 
 from __future__ import annotations

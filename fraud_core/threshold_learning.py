@@ -30,6 +30,7 @@ from its amount, account age and payment method, whatever the row's writer store
 
 `policy_contribution` measures a policy against the static 0.5 on the same matured rows (IPW
 cost, FPR, recall per top-level segment): the asset's metadata, and the replay report's series.
+Their plots: `fraud_core/reports/thresholds.py`.
 """
 
 from __future__ import annotations
