@@ -12,12 +12,6 @@ from datetime import UTC, datetime
 from fraud_core.settings import fixed_now
 
 
-def parse_instant(text: str) -> datetime:
-    """An ISO instant as an aware UTC datetime (naive means UTC)."""
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def now() -> datetime:
     """`FRAUD_NOW` when set, else the wall clock (UTC, timezone-aware)."""
     return fixed_now() or datetime.now(UTC)

@@ -16,8 +16,7 @@ Evidently is imported inside functions only (its import costs ~15 s).
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -259,8 +258,7 @@ def compute_drift(
     """Run the Evidently report of `current` against `reference` (frames of `monitoring_frame`),
     the reference matched to the current window's hours of day.
 
-    With `out_dir`, saves `<stem>.html` (Evidently), `<stem>.evidently.json`, `<stem>.json`
-    (this result) and `<stem>.png` (the top drifting columns).
+    With `out_dir`, saves the report's files there (`reports.drift.save_drift_report`).
     """
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
@@ -295,37 +293,6 @@ def compute_drift(
     )
     if out_dir is None:
         return result
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "html_path": out_dir / f"{stem}.html",
-        "json_path": out_dir / f"{stem}.json",
-        "png_path": out_dir / f"{stem}.png",
-    }
-    snapshot.save_html(str(paths["html_path"]))
-    snapshot.save_json(str(out_dir / f"{stem}.evidently.json"))
-    result = replace(result, **paths)
-    paths["json_path"].write_text(json.dumps(result.to_dict(), indent=1))
-    plot_top_drift(result, paths["png_path"])
-    return result
+    from fraud_core.reports.drift import save_drift_report
 
-
-def plot_top_drift(result: DriftResult, path: Path, k: int = 12) -> None:
-    """Horizontal bars of the `k` columns with the highest score/threshold ratio."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    top = result.top(k)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(top) + 1.2))
-    ax.barh(
-        [f"{c.column} ({c.method})" for c in top],
-        [c.severity for c in top],
-        color=["#c0392b" if c.drifted else "#7f8c8d" for c in top],
-    )
-    ax.axvline(1.0, color="black", linewidth=1, linestyle="--")
-    ax.set_xlabel("drift score / threshold (>= 1: drifted)")
-    ax.set_title(f"Top drifting columns: {result.n_current:,} current vs {result.n_reference:,}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return save_drift_report(snapshot, result, out_dir, stem)

@@ -23,9 +23,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from fraud_core.maturity import MATURITY_DAYS
+
 LABEL_STATES = ("fraud", "legit", "pending", "unobservable")
-MATURITY_DAYS = 120.0
-"""Chargebacks arrive within 120 days: an approved payment older than that is settled."""
 Weighting = Literal["ipw", "naive"]
 
 
@@ -59,8 +59,14 @@ class Metrics:
     expected_cost_usd: float
     cost_per_1000_usd: float
 
+    @property
+    def f1(self) -> float:
+        """Harmonic mean of precision and recall; 0 when either is 0 or undefined."""
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total > 0 else 0.0
+
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return {**asdict(self), "f1": self.f1}
 
 
 @dataclass(frozen=True)
@@ -216,20 +222,6 @@ def estimate(
         rows_used=int(used.sum()),
         unexplorable_blocked=int((blocked & ~explorable).sum()),
     )
-
-
-def evaluate(
-    predictions: pd.DataFrame,
-    labels: pd.DataFrame,
-    *,
-    as_of: datetime | pd.Timestamp | str,
-    weighting: Weighting = "ipw",
-    costs: Costs | None = None,
-    maturity_days: float = MATURITY_DAYS,
-) -> Evaluation:
-    """`label_states` then `estimate`: performance from a prediction log and label events."""
-    states = label_states(predictions, labels, as_of=as_of, maturity_days=maturity_days)
-    return estimate(predictions, states, weighting=weighting, costs=costs)
 
 
 def undo_class_weight(scores: np.ndarray, scale_pos_weight: float) -> np.ndarray:

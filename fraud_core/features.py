@@ -249,14 +249,6 @@ def as_dict(vector: np.ndarray) -> dict[str, float]:
     return dict(zip(FEATURE_NAMES, vector.tolist(), strict=True))
 
 
-def matrix_from_dicts(rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-    """Stored feature dicts back to a matrix in FEATURE_NAMES order (missing -> error)."""
-    try:
-        return np.array([[r[n] for n in FEATURE_NAMES] for r in rows], dtype=np.float32)
-    except KeyError as err:
-        raise FeatureSpecMismatch(f"stored features lack {err.args[0]!r}") from None
-
-
 def amount_band(amount_usd: float) -> str:
     return next(name for upper, name in AMOUNT_BANDS if amount_usd < upper)
 

@@ -18,7 +18,6 @@ from fraud_core.registry import CANARY, CHALLENGER, CHAMPION, PREVIOUS, Registry
 from fraud_core.release import (
     ROLLED_BACK,
     SHADOW,
-    STABLE,
     STAGE_STARTED_TAG,
     STAGE_TAG,
     canary_stage,
@@ -43,14 +42,6 @@ def candidate(registry: ModelRegistry) -> str | None:
     """The version being released: the canary, else the challenger."""
     aliases = registry.aliases()
     return aliases.get(CANARY) or aliases.get(CHALLENGER)
-
-
-def current_stage(registry: ModelRegistry) -> str:
-    """`canary N%`, `shadow` or `stable`, as the registry says (what the scorer follows)."""
-    aliases = registry.aliases()
-    if CANARY in aliases and registry.canary_percent() > 0:
-        return canary_stage(registry.canary_percent())
-    return SHADOW if CHALLENGER in aliases else STABLE
 
 
 def start_shadow(registry: ModelRegistry, version: str, *, actor: str, reason: str) -> None:

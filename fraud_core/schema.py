@@ -184,10 +184,6 @@ class Transaction(BaseModel):
         return self.amount * USD_PER_UNIT[self.currency]
 
 
-ScoreRequest = Transaction
-"""`POST /score` takes one Transaction as its body."""
-
-
 class ScoreBatchRequest(BaseModel):
     """`POST /score_batch`: bulk rescoring, at most MAX_BATCH transactions."""
 

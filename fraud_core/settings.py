@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from fraud_core.maturity import TRAINING_MATURITY_DAYS
+
 if TYPE_CHECKING:
     from fraud_core.release import ReleasePlan
 
@@ -132,7 +134,7 @@ class Settings(BaseModel):
     )
     label_maturity_days: float = _var(
         "FRAUD_LABEL_MATURITY_DAYS",
-        45.0,
+        TRAINING_MATURITY_DAYS,
         "after this long an unreported approval counts as legit",
         ge=0,
     )

@@ -30,6 +30,7 @@ from its amount, account age and payment method, whatever the row's writer store
 
 `policy_contribution` measures a policy against the static 0.5 on the same matured rows (IPW
 cost, FPR, recall per top-level segment): the asset's metadata, and the replay report's series.
+Their plots: `fraud_core/reports/thresholds.py`.
 """
 
 from __future__ import annotations
@@ -485,90 +486,3 @@ def policy_contribution(
             }
         )
     return out
-
-
-def cost_curves_figure(learned: LearnedPolicy) -> Any:
-    """Expected cost per threshold per segment with arms: the chosen arm, the static 0.5, and
-    each excluded arm marked with its reason (FPR limit or recall floor)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    config = learned.config
-    markers = {
-        EXCLUDED_FPR: ("tab:red", "x", f"excluded: FPR > {config.max_fpr:.0%}"),
-        EXCLUDED_RECALL: ("tab:orange", "v", f"excluded: recall < {config.min_recall:.0%}"),
-    }
-    learned_segments = [r for r in learned.segments.values() if r.arms]
-    columns = 3
-    rows = max(1, -(-len(learned_segments) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.set_visible(False)
-    for ax, result in zip(axes.flat, learned_segments, strict=False):
-        ax.set_visible(True)
-        t = [a.threshold for a in result.arms]
-        cost = [a.expected_cost_usd for a in result.arms]
-        ax.plot(t, cost, color="tab:blue", marker=".", label="expected cost")
-        for reason, (color, marker, label) in markers.items():
-            out = [a for a in result.arms if a.excluded == reason]
-            if out:
-                ax.scatter(
-                    [a.threshold for a in out],
-                    [a.expected_cost_usd for a in out],
-                    color=color,
-                    marker=marker,
-                    label=label,
-                    zorder=3,
-                )
-        ax.axvline(DEFAULT_THRESHOLD, color="grey", linestyle=":", label="static 0.5")
-        ax.axvline(result.new_threshold, color="tab:green", label=f"chosen {result.new_threshold}")
-        ax.set_title(f"{result.segment} ({result.labeled_rows} rows)", fontsize=9)
-        ax.set_xlabel("threshold")
-        ax.set_ylabel("USD (IPW)")
-        ax.legend(fontsize=7)
-    if not learned_segments:
-        axes.flat[0].set_visible(True)
-        axes.flat[0].text(0.5, 0.5, "no segment has enough labelled rows", ha="center")
-        axes.flat[0].set_axis_off()
-    fig.suptitle(f"Expected cost per threshold, policy {learned.version}")
-    fig.tight_layout()
-    return fig
-
-
-def cost_curves_png(learned: LearnedPolicy, path: Any) -> Any:
-    """`cost_curves_figure` saved as a PNG at `path`."""
-    import matplotlib.pyplot as plt
-
-    fig = cost_curves_figure(learned)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
-
-
-def contribution_png(contribution: list[dict[str, Any]], title: str, path: Any) -> Any:
-    """Bars of `policy_contribution`: cost, FPR and recall of the policy vs the static 0.5."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [row["segment"] for row in contribution]
-    x = np.arange(len(names))
-    fig, axes = plt.subplots(1, 3, figsize=(4.6 * 3, 3.6), squeeze=False)
-    panels = (("cost_usd", "IPW cost (USD)"), ("fpr", "FPR (IPW)"), ("recall", "recall (IPW)"))
-    for ax, (figure, label) in zip(axes.flat, panels, strict=True):
-        for offset, who, color in ((-0.2, "policy", "tab:green"), (0.2, "static", "tab:grey")):
-            values = [row[f"{who}_{figure}"] for row in contribution]
-            ax.bar(x + offset, values, width=0.4, color=color, label=f"{who}")
-        if figure == "fpr":
-            ax.axhline(MAX_FPR, color="tab:red", linestyle="--", linewidth=1, label="12% line")
-        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-        ax.set_title(label, fontsize=9)
-        ax.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path

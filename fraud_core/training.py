@@ -284,46 +284,36 @@ def segments_of(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def metrics(
-    y: np.ndarray,
-    scores: np.ndarray,
-    amount: np.ndarray,
-    weights: np.ndarray,
-    threshold: float,
-    costs: Costs,
-) -> dict[str, float]:
-    """`fraud_core.evaluation.metrics` at `threshold` (weighted), plus F1 and row counts."""
-    from fraud_core.evaluation import metrics as evaluation_metrics
-
-    figures = evaluation_metrics(
-        scores, threshold, y.astype(bool), amount, weights=weights, costs=costs
-    ).as_dict()
-    precision, recall = figures["precision"], figures["recall"]
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-    return {**figures, "f1": f1, "rows": float(len(y)), "frauds": float(y.sum())}
-
-
 def evaluate(
     holdout: pd.DataFrame, scores: np.ndarray, policy: GatePolicy, costs: Costs | None = None
 ) -> HoldoutFigures:
-    """Overall and per-segment metrics of `scores` on a labeled holdout (rows weighted by
-    their inverse-propensity `weight`)."""
-    from fraud_core.evaluation import Costs
+    """`fraud_core.evaluation.metrics` (with F1 and row counts) of `scores` at the gate's
+    threshold on a labeled holdout, overall and per segment (rows weighted by their
+    inverse-propensity `weight`)."""
+    from fraud_core.evaluation import metrics
 
-    costs = costs or Costs()
-    y = (holdout["label"] == "fraud").to_numpy(int)
+    is_fraud = (holdout["label"] == "fraud").to_numpy()
     amount = holdout["amount_usd"].to_numpy(float)
     weights = holdout["weight"].to_numpy(float)
-    overall = metrics(y, scores, amount, weights, policy.threshold, costs)
+
+    def figures(rows: np.ndarray) -> dict[str, float]:
+        found = metrics(
+            scores[rows],
+            policy.threshold,
+            is_fraud[rows],
+            amount[rows],
+            weights=weights[rows],
+            costs=costs,
+        )
+        return {**found.as_dict(), "rows": float(rows.sum()), "frauds": float(is_fraud[rows].sum())}
+
+    overall = figures(np.ones(len(holdout), dtype=bool))
     segments = segments_of(holdout)
     rows = []
     for dimension in SEGMENT_DIMENSIONS:
         for value in sorted(segments[dimension].unique()):
             mask = (segments[dimension] == value).to_numpy()
-            figures = metrics(
-                y[mask], scores[mask], amount[mask], weights[mask], policy.threshold, costs
-            )
-            rows.append({"dimension": dimension, "segment": value, **figures})
+            rows.append({"dimension": dimension, "segment": value, **figures(mask)})
     return HoldoutFigures(metrics=overall, segments=tuple(rows))
 
 

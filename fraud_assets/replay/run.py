@@ -26,7 +26,8 @@ def replay_platform(
     echo: Callable[[str], None] = click.echo,
 ) -> dict[str, Any]:
     """Run the three arms on one world and write the report; the JSON summary."""
-    from fraud_assets.replay import baselines, figures, history, report
+    from fraud_assets.replay import baselines, figures, history
+    from fraud_core.reports import replay as report
 
     began = time.perf_counter()
     timing: dict[str, float] = {}

@@ -45,6 +45,8 @@ def status(db_url: str | None, tracking_uri: str | None, dagster_url: str) -> No
 def _registry(db) -> bool:
     """Prints who serves; whether a release is in progress."""
     from fraud_core.commands.status_sources import registry_state
+    from fraud_core.registry.names import CANARY_TAG
+    from fraud_core.release import SHADOW, STABLE, STAGE_STARTED_TAG, canary_stage
     from fraud_core.settings import get_settings
 
     try:
@@ -61,17 +63,15 @@ def _registry(db) -> bool:
     for name, alias in (("champion", "champion"), ("canary", "canary"),
                         ("shadow", "challenger"), ("previous", "previous")):  # fmt: skip
         click.echo(f"{name:<9} {aliases.get(alias, '-')}")
-    percent = state["tags"].get("canary_traffic_percent", "0") if "canary" in aliases else "0"
+    percent = state["tags"].get(CANARY_TAG, "0") if "canary" in aliases else "0"
     click.echo(f"traffic   {percent}% to the canary")
-    stage = "stable"
+    stage = STABLE
     if "canary" in aliases and percent != "0":
-        stage = f"canary {percent}%"
+        stage = canary_stage(int(percent))
     elif "challenger" in aliases:
-        stage = "shadow"
+        stage = SHADOW
     candidate = aliases.get("canary") or aliases.get("challenger")
-    since = (
-        state["stages"].get(candidate, {}).get("release_stage_started_at") if candidate else None
-    )
+    since = state["stages"].get(candidate, {}).get(STAGE_STARTED_TAG) if candidate else None
     click.echo(f"stage     {stage}" + (f" (since {since})" if since else ""))
     return releasing
 

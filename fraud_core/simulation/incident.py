@@ -150,35 +150,6 @@ def run_incident(
     )
 
 
-def plot_monthly_fpr(reports: list[IncidentReport], path: Path) -> Path:
-    """Monthly FPR of the static model per seed, with the retrained model's last month."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
-
-    figure, axis = plt.subplots(figsize=(7, 4))
-    axis.axhspan(0.12, 0.25, color="tab:red", alpha=0.08, label="case study: 12-25%")
-    for report in reports:
-        months = [0, *report.monthly["month"]]
-        fpr = [report.test["fpr"], *report.monthly["fpr"]]
-        axis.plot(months, fpr, marker="o", label=f"static model, seed {report.seed}")
-        axis.plot(months[-1], report.retrained["fpr"], marker="*", markersize=12,
-                  color="tab:green", linestyle="none")  # fmt: skip
-    axis.plot([], [], marker="*", color="tab:green", linestyle="none", label="retrained")
-    axis.set_xlabel("month in production (0: test split before deployment)")
-    axis.set_ylabel("FPR on legitimate payments")
-    axis.yaxis.set_major_formatter(PercentFormatter(1.0))
-    axis.legend(loc="upper left", fontsize=8)
-    axis.set_title("The incident, simulated: blocked legitimate payments by month")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
-
-
 @click.command()
 @click.option(
     "--seed",
@@ -211,6 +182,8 @@ def plot_monthly_fpr(reports: list[IncidentReport], path: Path) -> Path:
 )
 def main(seeds: tuple[int, ...], tx_per_day: int, trees: int, plot: Path | None) -> None:
     """Reproduce the incident and print its figures."""
+    from fraud_core.reports.incident import plot_monthly_fpr
+
     reports = []
     for seed in seeds:
         started = time.perf_counter()

@@ -16,6 +16,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from fraud_core.maturity import MATURITY_DAYS
+
 LABEL_COLUMNS = ("transaction_id", "label", "source", "reported_at", "details")
 
 
@@ -25,7 +27,7 @@ class LabelConfig:
 
     chargeback_median_days: float = 35.0
     chargeback_sigma: float = 0.6
-    max_chargeback_days: float = 120.0
+    max_chargeback_days: float = MATURITY_DAYS
     never_reported: float = 0.075
     """Share of approved fraud that nobody ever reports (5-10% in the literature)."""
     dispute_rate: float = 0.6
@@ -35,11 +37,6 @@ class LabelConfig:
     max_dispute_days: float = 14.0
     ticket_export_share: float = 0.3
     """Verified disputes that arrive in a support ticket export rather than through the API."""
-
-    @property
-    def maturity_days(self) -> float:
-        """Age after which an approved payment with no report is taken as legitimate."""
-        return self.max_chargeback_days
 
 
 def utc(moment: datetime | pd.Timestamp | str) -> pd.Timestamp:

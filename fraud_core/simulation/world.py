@@ -176,6 +176,7 @@ def _world(
             "is_fraud": rows["scenario"] > 0,
             "scenario": _categorical(rows["scenario"], SCENARIO_NAMES),
             "market": _categorical(rows["market"], MARKETS),
-        }
+        },
+        columns=list(ORACLE_COLUMNS),
     )
     return World(config=config, seed=seed, transactions=transactions, oracle=oracle)

@@ -16,7 +16,7 @@
 
 Both use the functions the assets run: `drift_report` (monitoring frame, hour-matched
 Evidently report), `performance_estimate` (`estimate_without_labels` on scores calibrated by
-undoing scale_pos_weight, last 7 days) and `model_performance` (`evaluate` with inverse-
+undoing scale_pos_weight, last 7 days) and `model_performance` (`estimate` with inverse-
 propensity weights on the latest 30 days whose labels have matured).
 """
 
@@ -102,12 +102,13 @@ class Crossings:
 def crossings(seed: int, pre_days: int = 90, post_days: int = 300, per_day: int = 2_000):
     """Days after D on which the 7-day estimate, the realized and the true FPR reach 12%."""
     from fraud_core.evaluation import (
-        MATURITY_DAYS,
+        estimate,
         estimate_without_labels,
-        evaluate,
+        label_states,
         undo_class_weight,
     )
     from fraud_core.features import featurize_frame
+    from fraud_core.maturity import MATURITY_DAYS
     from fraud_core.monitoring import ESTIMATE_WINDOW_DAYS, REALIZED_WINDOW_DAYS
     from fraud_core.simulation import amount_usd, decide, generate_labels
     from fraud_core.simulation.incident import SCALE_POS_WEIGHT, THRESHOLD, train_recipe
@@ -166,7 +167,9 @@ def crossings(seed: int, pre_days: int = 90, post_days: int = 300, per_day: int 
         }
         matured = rows(MATURITY_DAYS + REALIZED_WINDOW_DAYS, MATURITY_DAYS, now)
         if matured.stop > matured.start:
-            figures["realized"] = evaluate(log.iloc[matured], labels, as_of=now).metrics.fpr
+            settled = log.iloc[matured]
+            states = label_states(settled, labels, as_of=now)
+            figures["realized"] = estimate(settled, states).metrics.fpr
         for name, value in figures.items():
             if name not in found and value >= ALERT_FPR:
                 found[name] = day

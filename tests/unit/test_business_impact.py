@@ -10,12 +10,11 @@ import pytest
 from fraud_core.business_impact import (
     ImpactReport,
     build_report,
-    chart_png,
     format_cell,
-    render_html,
     summary_markdown,
     week_start,
 )
+from fraud_core.reports.business_impact import chart_png, render_html
 
 MON = pd.Timestamp("2026-03-02", tz="UTC")  # a Monday
 

@@ -21,7 +21,6 @@ from fraud_core.evaluation import (
     average_precision,
     estimate,
     estimate_without_labels,
-    evaluate,
     ipw_weights,
     label_states,
     metrics,
@@ -90,7 +89,7 @@ def truth(world, predictions, rows=slice(None)):
 def test_weighted_estimate_matches_the_hidden_truth(log):
     world, predictions, labels = log
     true = truth(world, predictions)
-    found = evaluate(predictions, labels, as_of=MATURED).metrics
+    found = estimate(predictions, label_states(predictions, labels, as_of=MATURED)).metrics
     assert found.fpr == pytest.approx(true.fpr, rel=FPR_REL)
     assert found.recall == pytest.approx(true.recall, abs=RATE_ABS)
     assert found.precision == pytest.approx(true.precision, abs=RATE_ABS)
@@ -102,7 +101,8 @@ def test_weighted_estimate_matches_the_hidden_truth(log):
 def test_naive_join_of_labels_is_far_off(log):
     world, predictions, labels = log
     true = truth(world, predictions)
-    naive = evaluate(predictions, labels, as_of=MATURED, weighting="naive").metrics
+    states = label_states(predictions, labels, as_of=MATURED)
+    naive = estimate(predictions, states, weighting="naive").metrics
     assert naive.recall < true.recall / 2  # blocked fraud never gets a label
     assert abs(naive.fpr - true.fpr) > 0.25 * true.fpr  # only some blocked customers complain
     assert naive.precision < true.precision / 2  # disputes, but no blocked fraud, get labels
@@ -110,7 +110,7 @@ def test_naive_join_of_labels_is_far_off(log):
 
 def test_without_exploration_room_only_the_explorable_part_is_measured(scored):
     world, predictions, labels = logged(scored, max_explore_usd=300.0)
-    evaluation = evaluate(predictions, labels, as_of=MATURED)
+    evaluation = estimate(predictions, label_states(predictions, labels, as_of=MATURED))
     would_block = (predictions["score"] >= predictions["threshold"]).to_numpy()
     unexplorable = would_block & (predictions["amount_usd"] > 300).to_numpy()
     assert evaluation.unexplorable_blocked == unexplorable.sum() > 0

@@ -17,7 +17,6 @@ from fraud_core.features import (
     featurize,
     featurize_frame,
     featurize_many,
-    matrix_from_dicts,
     threshold_segment,
 )
 from fraud_core.schema import USD_PER_UNIT, Transaction
@@ -122,15 +121,6 @@ def test_spec_round_trip_and_mismatch():
     reordered = FeatureSpec(names=FEATURE_NAMES[::-1], vocabularies=FEATURE_SPEC.vocabularies)
     with pytest.raises(FeatureSpecMismatch, match="order"):
         FEATURE_SPEC.check_compatible(reordered)
-
-
-def test_stored_dicts_round_trip():
-    vector = featurize(tx())
-    np.testing.assert_array_equal(matrix_from_dicts([as_dict(vector)])[0], vector)
-    broken = as_dict(vector)
-    del broken["amount_usd"]
-    with pytest.raises(FeatureSpecMismatch, match="amount_usd"):
-        matrix_from_dicts([broken])
 
 
 def test_threshold_segment():

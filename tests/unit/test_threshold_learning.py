@@ -10,6 +10,7 @@ import pytest
 
 from fraud_core.evaluation import Costs, label_states
 from fraud_core.policy import ROOT, STATIC_VERSION, ancestry, top_level
+from fraud_core.reports.thresholds import cost_curves_figure
 from fraud_core.threshold_learning import (
     DEFAULT_GRID,
     EXCLUDED_FPR,
@@ -21,7 +22,6 @@ from fraud_core.threshold_learning import (
     TOO_LITTLE_DATA,
     LearningConfig,
     arm_figures,
-    cost_curves_figure,
     labeled_frame,
     learn_thresholds,
     policy_contribution,

@@ -13,8 +13,8 @@ from fraud_core.monitoring import REALIZED_WINDOW_DAYS
 class PerformanceConfig(dg.Config):
     window_days: int = REALIZED_WINDOW_DAYS
     maturity_days: float | None = None
-    """Approved payments older than this with no report count as legitimate (default: the
-    evaluation module's 120 days, the longest chargeback delay)."""
+    """Approved payments older than this with no report count as legitimate (default:
+    `fraud_core.maturity`'s 120 days, the longest chargeback delay)."""
     min_rows: int = 200
     """Groups resting on fewer labelled rows are not reported."""
 
@@ -52,8 +52,9 @@ def model_performance(
 ) -> dg.MaterializeResult:
     import pandas as pd
 
-    from fraud_core.evaluation import MATURITY_DAYS, label_states
+    from fraud_core.evaluation import label_states
     from fraud_core.lake import DECISION_COLUMNS
+    from fraud_core.maturity import MATURITY_DAYS
     from fraud_core.monitoring import FIGURES, figure_rows, realized_figures
 
     now = clock.current()

@@ -33,8 +33,8 @@ SEGMENT_COLUMNS = (
 class ThresholdPolicyConfig(dg.Config):
     window_days: int = REALIZED_WINDOW_DAYS
     maturity_days: float | None = None
-    """Approved payments older than this with no report count as legitimate (default: the
-    evaluation module's 120 days); the window ends that long before now."""
+    """Approved payments older than this with no report count as legitimate (default:
+    `fraud_core.maturity`'s 120 days); the window ends that long before now."""
     decay: float = 0.5
     """Weight kept of the previous version's evidence."""
     max_fpr: float = FPR_WARNING
@@ -72,14 +72,14 @@ def threshold_policy(
     reports: LocalFolder,
     clock: Clock,
 ) -> dg.MaterializeResult:
-    from fraud_core.evaluation import MATURITY_DAYS, label_states
+    from fraud_core.evaluation import label_states
     from fraud_core.lake import DECISION_COLUMNS
+    from fraud_core.maturity import MATURITY_DAYS
     from fraud_core.policy import ThresholdPolicy
+    from fraud_core.reports.thresholds import contribution_png, cost_curves_png
     from fraud_core.threshold_learning import (
         CONTRIBUTION_COLUMNS,
         LearningConfig,
-        contribution_png,
-        cost_curves_png,
         labeled_frame,
         learn_thresholds,
         policy_contribution,

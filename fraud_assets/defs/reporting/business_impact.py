@@ -39,13 +39,12 @@ def business_impact(
         REPORT_METRICS,
         WEEK_COLUMNS,
         build_report,
-        chart_png,
         format_cell,
-        render_html,
         summary_markdown,
         week_start,
     )
     from fraud_core.policy import ThresholdPolicy
+    from fraud_core.reports.business_impact import chart_png, render_html
 
     now = clock.current()
     feedback = store.open()

@@ -1,31 +1,24 @@
 """The replay report under `var/reports/replay/`: a self-contained HTML page with the plots, a
-PNG of the weekly series and a JSON summary (per arm: the weekly series and month-6 figures)."""
+PNG of the weekly series and a JSON summary (per arm: the weekly series and month-6 figures).
+Arms and targets are `fraud_assets.replay.figures`' `ArmFigures` and `Target`."""
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fraud_assets.replay.figures import ArmFigures, Target
 from fraud_core.fpr_lines import FPR_WARNING
+from fraud_core.reports.figures import html_table, png_data_uri, pyplot, save_png
 
 ARM_COLORS = {"static": "tab:red", "platform": "tab:blue", "oracle": "tab:green"}
 MARKERS = {"promotion": ("tab:blue", "-"), "rollback": ("tab:orange", "--")}
 
 
-def weekly_png(
-    arms: list[ArmFigures], events: list[dict[str, Any]], onset: datetime, path: Path
-) -> Path:
+def weekly_png(arms: list[Any], events: list[dict[str, Any]], onset: datetime, path: Path) -> Path:
     """Weekly true FPR, recall, decline rate and cost of each arm; promotions and rollbacks
     of the platform as vertical lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
     panels = [
@@ -34,7 +27,7 @@ def weekly_png(
         ("decline_rate", "decline rate", True),
         ("cost_usd", "money cost per week (USD)", False),
     ]
-    figure, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
+    figure, axes = pyplot().subplots(2, 2, figsize=(12, 7.5), sharex=True)
     for axis, (column, title, percent) in zip(axes.flat, panels, strict=True):
         for arm in arms:
             axis.plot(
@@ -63,12 +56,10 @@ def weekly_png(
     figure.suptitle("Six months of drift: static model vs the platform vs an oracle")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_png(figure, path, dpi=110)
 
 
-def _fmt(value: Any) -> str:
+def _fmt(column: str, value: Any) -> str:
     if isinstance(value, float):
         return (
             f"{value:,.0f}"
@@ -77,23 +68,18 @@ def _fmt(value: Any) -> str:
             if value <= 1
             else f"{value:.2f}"
         )
-    return html.escape(str(value))
+    return str(value)
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_fmt(row.get(c, ''))}</td>" for c in columns) + "</tr>"
-        for row in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return html_table(rows, columns, _fmt)
 
 
 def write_report(
     folder: Path,
     summary: dict[str, Any],
-    arms: list[ArmFigures],
-    targets: list[Target],
+    arms: list[Any],
+    targets: list[Any],
     events: list[dict[str, Any]],
     onset: datetime,
 ) -> Path:
@@ -101,7 +87,6 @@ def write_report(
     folder.mkdir(parents=True, exist_ok=True)
     png = weekly_png(arms, events, onset, folder / "replay-weekly.png")
     (folder / "replay.json").write_text(json.dumps(summary, indent=2, default=str))
-    image = base64.b64encode(png.read_bytes()).decode()
     month6 = [{"arm": a.name, **a.month_6} for a in arms]
     total = [{"arm": a.name, **a.total} for a in arms]
     figure_cols = [
@@ -155,7 +140,7 @@ Replay took {summary["timing"]["total_seconds"]:.0f} s.</p>
 <h2>Targets</h2>{_table(target_rows, ["target", "met", "figure"])}
 <h2>Month 6</h2>{_table(month6, figure_cols)}
 <h2>Six months</h2>{_table(total, figure_cols)}
-<img src="data:image/png;base64,{image}" style="max-width:100%">
+<img src="{png_data_uri(png.read_bytes())}" style="max-width:100%">
 <h2>Promotions, judged on the next 30 days of true outcomes</h2>
 {_table(promotions, list(promotions[0]) if promotions else ["at"])}
 <h2>What the threshold policy contributed (platform models, six months)</h2>
