@@ -7,6 +7,8 @@ from typing import Any
 
 import dagster as dg
 
+from fraud_assets.tables import plain_metadata
+
 TRIGGER_TAG = "fraud/trigger"
 REASON_TAG = "fraud/reason"
 RETRAIN_TAG = ("retrain", "fraud")  # limited to one concurrent run in dagster.yaml
@@ -51,7 +53,7 @@ def latest_metadata(instance: dg.DagsterInstance, asset: str) -> dict[str, Any]:
     record = latest_record(instance, asset)
     if record is None or record.asset_materialization is None:
         raise dg.Failure(f"{asset} has never been materialized: materialize it first")
-    values = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+    values = plain_metadata(record.asset_materialization.metadata)
     values["__run_id__"] = record.run_id
     return values
 

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 
 from fraud_assets.provenance import REASON_TAG, latest_record, trigger_of
+from fraud_assets.tables import plain_metadata
 
 DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
@@ -78,7 +79,7 @@ class Watch:
         record = latest_record(self.instance, "drift_report")
         if record is None or record.run_id != run_id:
             return
-        meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        meta = plain_metadata(record.asset_materialization.metadata)
         flagged = "DRIFT" if meta.get("drift_detected") else "no drift"
         self.say(f"  drift_report: {flagged}: {str(meta.get('reason'))[:200]}")
         if meta.get("drift_detected") and self.outcome.drift is None:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from fraud_assets.replay.daemon import SIMULATED_NOW_TAG
 from fraud_assets.replay.world import ReplayWorld
+from fraud_assets.tables import plain_metadata
 from fraud_core.fpr_lines import FPR_WARNING
 
 AFTER_PROMOTION_DAYS = 30
@@ -39,7 +40,7 @@ def _materializations(instance: dg.DagsterInstance, asset: str) -> list[tuple[da
         cursor = page.cursor
     out = []
     for record in records:
-        meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        meta = plain_metadata(record.asset_materialization.metadata)
         run = instance.get_run_by_id(record.run_id)
         when = (run.tags.get(SIMULATED_NOW_TAG) if run else None) or meta.get("as_of")
         if when:

@@ -8,7 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.fixtures.dagster_platform import Platform, materialize, platform, seed_log
+from fraud_core.business_impact import WEEK_COLUMNS
+from tests.fixtures.dagster_platform import Platform, materialize, platform, run_metadata, seed_log
 
 __all__ = ["platform"]  # the fixture, imported for pytest
 
@@ -21,15 +22,6 @@ PERFORMANCE = {
 }
 
 
-def _metadata(result, asset: str) -> dict:
-    import dagster as dg
-
-    (event,) = [
-        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset)
-    ]
-    return {k: v.value for k, v in event.materialization.metadata.items()}
-
-
 def _embedded_png(page: str) -> bytes:
     (data,) = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     return base64.b64decode(data)
@@ -38,7 +30,7 @@ def _embedded_png(page: str) -> bytes:
 def test_an_empty_store_gives_a_no_data_report(platform: Platform) -> None:
     result = materialize(platform, ["business_impact"])
     assert result.success
-    meta = _metadata(result, "business_impact")
+    meta = run_metadata(result, "business_impact")
     assert meta["has_data"] is False and meta["dagster/row_count"] == 0
     assert meta["summary"].startswith("**No data yet**")
     assert meta["latest_fpr"] is None and meta["missed_fraud_usd"] == 0.0
@@ -97,14 +89,14 @@ def test_weekly_money_lines_and_release_changes(platform: Platform) -> None:
         "ops": {"business_impact": {"config": {"weeks": 12}}}
     })  # fmt: skip
     assert result.success
-    meta = _metadata(result, "business_impact")
+    meta = run_metadata(result, "business_impact")
     assert meta["has_data"] is True and meta["dagster/row_count"] >= 2
 
     counts = store.count_decisions(bad_week, bad_week + timedelta(weeks=1))
     payments, blocked = sum(counts.values()), counts.get("block", 0)
     assert payments > 500 and blocked == 0  # the seeded log blocks rarely at this volume
-    row = next(line for line in meta["weekly"].splitlines() if "| 2026-04-20 |" in line)
-    cells = [c.strip() for c in row.strip("|").split("|")]
+    row = next(w for w in meta["weekly"] if w["week"] == "2026-04-20")
+    cells = [row[c] for c in WEEK_COLUMNS]
     assert cells[1:6] == [f"{payments:,}", str(blocked), "16.00%", "realized", "–"]
     # nothing blocked that week: legit customers blocked ~ FPR x payments
     assert cells[6] == f"{0.16 * payments:,.0f}"
@@ -115,7 +107,7 @@ def test_weekly_money_lines_and_release_changes(platform: Platform) -> None:
     assert meta["missed_fraud_usd"] >= 900 * payments / 1000
     assert meta["legit_customers_blocked"] >= 0.16 * payments - 1
 
-    changes = meta["release_changes"]
+    changes = " ".join(str(row) for row in meta["release_changes"])
     assert meta["releases"] == 2
     assert "champion 7->8" in changes and "canary 9 rolled back and rejected" in changes
     assert "ignored" not in changes

@@ -7,20 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.dagster_platform import Platform, materialize, platform, seed_log
+from tests.fixtures.dagster_platform import Platform, materialize, platform, run_metadata, seed_log
 
 __all__ = ["platform"]  # the fixture, imported for pytest
 
 CONFIG = {"ops": {"threshold_policy": {"config": {"maturity_days": 20, "window_days": 30}}}}
-
-
-def _metadata(result, asset: str) -> dict:
-    import dagster as dg
-
-    (event,) = [
-        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset)
-    ]
-    return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
 def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> None:
@@ -31,7 +22,7 @@ def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> Non
 
     first = materialize(platform, ["threshold_policy"], run_config=CONFIG)
     assert first.success
-    meta = _metadata(first, "threshold_policy")
+    meta = run_metadata(first, "threshold_policy")
     assert meta["written"] and meta["previous_version"] == STATIC_VERSION
     served = ThresholdPolicy.from_store(platform.store)
     assert served.version == meta["policy_version"] != STATIC_VERSION
@@ -40,18 +31,16 @@ def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> Non
     assert any(t != 0.5 for t in served.thresholds.values())
     # the synthetic log blocks legit customers at 0.5: the learned policy costs less
     assert meta["expected_cost_usd"] < meta["static_expected_cost_usd"]
-    table = meta["segments"].splitlines()
-    assert table[0].startswith("| segment | status | labeled_rows |")
+    table = {row["segment"]: row for row in meta["segments"]}
+    assert list(next(iter(table.values())))[:3] == ["segment", "status", "labeled_rows"]
     for segment, threshold in served.thresholds.items():
-        escaped = segment.replace("|", "\\|")  # markdown cell
-        row = next(line for line in table if line.startswith(f"| {escaped} |"))
-        assert f"| {threshold:.4f} |" in row
+        assert table[segment]["new_threshold"] == pytest.approx(threshold)
     # what the policy contributes, per top-level segment, on the same matured rows
-    contribution = meta["contribution"].splitlines()
-    assert contribution[0].startswith("| segment | labeled_rows | fraud_rows | policy_fpr |")
-    assert contribution[2].startswith("| all |") and len(contribution) > 3
-    assert {line.split(" | ")[0].strip("| ") for line in contribution[3:]} <= {
-        f"{band}\\|{tenure}"
+    contribution = meta["contribution"]
+    assert list(contribution[0])[:4] == ["segment", "labeled_rows", "fraud_rows", "policy_fpr"]
+    assert contribution[0]["segment"] == "all" and len(contribution) > 1
+    assert {row["segment"] for row in contribution[1:]} <= {
+        f"{band}|{tenure}"
         for band in ("small", "medium", "large")
         for tenure in ("new", "established")
     }
@@ -66,7 +55,7 @@ def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> Non
     arms = {(a.segment, a.threshold): a for a in platform.store.load_policy_arms()}
     second = materialize(platform, ["threshold_policy"], run_config=CONFIG)
     assert second.success
-    again = _metadata(second, "threshold_policy")
+    again = run_metadata(second, "threshold_policy")
     assert again["previous_version"] == served.version != again["policy_version"]
     now_served = ThresholdPolicy.from_store(platform.store)
     assert now_served.version == again["policy_version"]
@@ -82,7 +71,7 @@ def test_too_little_data_writes_nothing(platform: Platform) -> None:
     seed_log(platform.store, days=60, per_day=5)
     result = materialize(platform, ["threshold_policy"], run_config=CONFIG)
     assert result.success
-    meta = _metadata(result, "threshold_policy")
+    meta = run_metadata(result, "threshold_policy")
     assert not meta["written"] and meta["policy_version"] == STATIC_VERSION
     assert "nothing written" in meta["summary"]
     assert platform.store.load_policy_arms() == []

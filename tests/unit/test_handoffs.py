@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from fraud_assets.handoffs import HANDOFF_IO_MANAGER, Handoff, HandoffIOManager
+from tests.fixtures.dagster_platform import run_metadata
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-05-01", end_date="2026-05-04")
 
@@ -87,11 +88,6 @@ def run(tmp_path: Path):
         yield materialize
 
 
-def _metadata(result, asset: str) -> dict:
-    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key.path == [asset]]
-    return {k: v.value for k, v in event.materialization.metadata.items()}
-
-
 def _failure(result) -> str:
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
@@ -104,12 +100,12 @@ def test_a_value_crosses_runs_typed(run, tmp_path: Path) -> None:
     stored = json.loads((tmp_path / "snapshot.json").read_text())
     assert stored["type"] == "DayCount" and stored["value"]["rows"] == 3
     later = run("reader")  # another run: the value comes from the file
-    assert later.success and _metadata(later, "reader") == {"rows": 3}
+    assert later.success and run_metadata(later, "reader") == {"rows": 3}
     loaded = run.defs.load_asset_value("snapshot", instance=run.instance)
     assert loaded == DayCount(
         day="all", rows=3, as_of=datetime(2026, 5, 4, 1, 2, 3, 456789, tzinfo=UTC)
     )
-    assert _metadata(run("snapshot"), "snapshot") == {"rows": 3}  # for people, unchanged
+    assert run_metadata(run("snapshot"), "snapshot") == {"rows": 3}  # for people, unchanged
 
 
 def test_partitions_are_stored_and_mapped_one_by_one(run, tmp_path: Path) -> None:
@@ -121,12 +117,12 @@ def test_partitions_are_stored_and_mapped_one_by_one(run, tmp_path: Path) -> Non
         "2026-05-03.json",
     ]
     same = run("same_day", partition="2026-05-02")
-    assert same.success and _metadata(same, "same_day") == {"rows": 2}
+    assert same.success and run_metadata(same, "same_day") == {"rows": 2}
     window = run("two_days", partition="2026-05-03")
     assert window.success
-    assert _metadata(window, "two_days") == {"days": ["2026-05-02", "2026-05-03"], "rows": 5}
+    assert run_metadata(window, "two_days") == {"days": ["2026-05-02", "2026-05-03"], "rows": 5}
     every = run("all_days")
-    assert every.success and _metadata(every, "all_days")["days"] == [
+    assert every.success and run_metadata(every, "all_days")["days"] == [
         "2026-05-01",
         "2026-05-02",
         "2026-05-03",

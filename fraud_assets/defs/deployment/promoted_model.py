@@ -8,7 +8,7 @@ import dagster as dg
 from fraud_assets.defs.deployment.canary_release import StageConfig
 from fraud_assets.provenance import actor, mlflow_run_url, provenance
 from fraud_assets.resources import RegistryResource
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 
 
 @dg.asset(
@@ -55,7 +55,7 @@ def promoted_model(
             "model_version": version,
             "champion": aliases.get(CHAMPION),
             "previous": aliases.get(PREVIOUS, "none"),
-            "stages": markdown_table(
+            "stages": metadata_table(
                 [{"at": s["at"], "percent": s["percent"], "reason": s["reason"]} for s in stages]
             ),
             "last_stage_figures": figures,

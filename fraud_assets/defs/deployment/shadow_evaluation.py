@@ -7,7 +7,7 @@ from fraud_assets.defs.deployment.settings import ReleaseSettings
 from fraud_assets.handoffs import HANDOFF_IO_MANAGER, ShadowVerdict
 from fraud_assets.provenance import actor, provenance
 from fraud_assets.resources import FeedbackStoreResource, RegistryResource
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 
 
 @dg.asset(
@@ -78,7 +78,7 @@ def shadow_evaluation(
             "shadow_rows_planned": plan.shadow_rows,
             **{k: v for k, v in asdict(figures).items() if v is not None and k != "rows"},
             **{k: v for k, v in test.figures().items() if v is not None},
-            "flips_by_segment": markdown_table(flips_by_segment(frame)),
+            "flips_by_segment": metadata_table(flips_by_segment(frame)),
         },
     )
 

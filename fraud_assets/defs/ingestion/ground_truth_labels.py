@@ -7,7 +7,7 @@ import dagster as dg
 from fraud_assets.partitions import daily, day_bounds
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import FeedbackStoreResource, LocalFolder
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 from fraud_core.label_files import LANDING_PATTERNS, import_label_file, landing_day
 
 MAX_REPORTED_BAD_ROWS = 50
@@ -54,15 +54,15 @@ def ground_truth_labels(
         metadata={
             **provenance(context),
             "landing_folder": dg.MetadataValue.path(str(folder)),
-            "files": markdown_table(per_file, ["file", "rows", "loaded", "bad"]),
+            "files": metadata_table(per_file, ["file", "rows", "loaded", "bad"]),
             "inserted": inserted,
             "updated": updated,
             "bad_row_count": len(bad),
-            "bad_rows": markdown_table(
+            "bad_rows": metadata_table(
                 bad[:MAX_REPORTED_BAD_ROWS], ["file", "line", "transaction_id", "reason"]
             ),
             "dagster/row_count": len(todays),
-            "labels_reported_today": markdown_table(
+            "labels_reported_today": metadata_table(
                 [{"source": s, "label": lab, "labels": int(n)} for (s, lab), n in by_source.items()]
             ),
         }

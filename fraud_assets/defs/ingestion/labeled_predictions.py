@@ -9,7 +9,7 @@ import dagster as dg
 from fraud_assets.handoffs import HANDOFF_IO_MANAGER, LabeledSnapshot
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 from fraud_core.settings import get_settings
 
 CONTEXT_COLUMNS = (
@@ -99,7 +99,7 @@ def labeled_predictions(
             "window_days": window_days,
             "snapshot": dg.MetadataValue.path(str(path)),
             "dagster/row_count": rows,
-            "label_states": markdown_table(
+            "label_states": metadata_table(
                 [
                     {"state": s, "rows": int(r.rows), "weighted_rows": float(r.weight)}
                     for s, r in counts.iterrows()

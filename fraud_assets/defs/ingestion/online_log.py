@@ -4,7 +4,7 @@ import dagster as dg
 
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 
 DAYS_AHEAD = 7  # partitions created ahead of the clock's day (rows never wait in the default)
 
@@ -50,7 +50,7 @@ def online_log(
         metadata |= {
             "keys_dropped": keys,
             "days_dropped": len(result.dropped),
-            "dropped": markdown_table([{"day": d, "how": h} for d, h in result.dropped.items()]),
-            "kept": markdown_table([{"day": d, "why": w} for d, w in result.kept.items()]),
+            "dropped": metadata_table([{"day": d, "how": h} for d, h in result.dropped.items()]),
+            "kept": metadata_table([{"day": d, "why": w} for d, w in result.kept.items()]),
         }
     return dg.MaterializeResult(metadata=metadata)

@@ -7,7 +7,7 @@ import dagster as dg
 from fraud_assets.partitions import daily, day_bounds
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import FeedbackStoreResource
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +50,7 @@ def raw_predictions(
         **provenance(context),
         "window": f"[{start.isoformat()}, {end.isoformat()})",
         "dagster/row_count": len(frame),
-        "data_quality": markdown_table(problems),
+        "data_quality": metadata_table(problems),
     }
     if len(frame):
         quantiles = frame["score"].quantile([0.5, 0.9, 0.99]).tolist()
@@ -62,7 +62,7 @@ def raw_predictions(
             "score_p90": quantiles[1],
             "score_p99": quantiles[2],
             "model_versions": sorted(frame["model_version"].astype(str).unique().tolist()),
-            "decision_mix": markdown_table(
+            "decision_mix": metadata_table(
                 [
                     {"model_version": v, "variant": var, "decision": d, "predictions": int(n)}
                     for (v, var, d), n in mix.items()

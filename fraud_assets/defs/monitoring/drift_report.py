@@ -8,7 +8,7 @@ import dagster as dg
 from fraud_assets.handoffs import ReferenceSample
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder, RegistryResource
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 from fraud_core.drift import DEFAULT_DRIFT_SHARE
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def drift_report(
             "dagster/row_count": len(current),
             "reference_rows": result.n_reference,
             "score_psi": result.score.score,
-            "per_feature": markdown_table(table),
+            "per_feature": metadata_table(table),
             "report_html": dg.MetadataValue.path(str(result.html_path)),
             "report_json": dg.MetadataValue.path(str(result.json_path)),
             "top_drift_plot": dg.MetadataValue.path(str(result.png_path)),

@@ -6,7 +6,7 @@ import dagster as dg
 
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 from fraud_core.monitoring import REALIZED_WINDOW_DAYS
 
 
@@ -25,7 +25,7 @@ def figures_table(figures: dict, support: dict, columns: tuple[str, ...]) -> dg.
         | {c: values.get(c) for c in columns}
         for (v, var, seg), values in figures.items()
     ]
-    return markdown_table(rows, ["model_version", "variant", "segment", "rows", *columns])
+    return metadata_table(rows, ["model_version", "variant", "segment", "rows", *columns])
 
 
 def headline(figures: dict, support: dict) -> dict:

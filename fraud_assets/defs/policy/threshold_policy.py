@@ -7,7 +7,7 @@ import dagster as dg
 
 from fraud_assets.provenance import actor, provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 from fraud_core.fpr_lines import FPR_WARNING
 from fraud_core.monitoring import REALIZED_WINDOW_DAYS
 
@@ -176,10 +176,10 @@ def threshold_policy(
             "expected_cost_usd": float(learned_cost),
             "static_expected_cost_usd": float(static_cost),
             "summary": dg.MetadataValue.md(headline),
-            "segments": markdown_table(summaries, SEGMENT_COLUMNS),
+            "segments": metadata_table(summaries, SEGMENT_COLUMNS),
             "cost_plot": dg.MetadataValue.path(str(png)),
             "cost_plot_link": dg.MetadataValue.url(png.resolve().as_uri()),
-            "contribution": markdown_table(contribution, CONTRIBUTION_COLUMNS),
+            "contribution": metadata_table(contribution, CONTRIBUTION_COLUMNS),
             "contribution_plot": dg.MetadataValue.path(str(contribution_plot)),
         }
     )

@@ -7,7 +7,7 @@ import dagster as dg
 
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 
 
 class BusinessImpactConfig(dg.Config):
@@ -91,12 +91,12 @@ def business_impact(
             "policy_version": report.policy_version,
             "releases": len(report.releases),
             "summary": dg.MetadataValue.md(summary),
-            "weekly": markdown_table(
+            "weekly": metadata_table(
                 [w for w in report.weeks if w["payments"] or w["fpr"] is not None],
                 WEEK_COLUMNS,
                 format_cell,
             ),
-            "release_changes": markdown_table(report.releases, RELEASE_COLUMNS, format_cell),
+            "release_changes": metadata_table(report.releases, RELEASE_COLUMNS, format_cell),
             "report_html": dg.MetadataValue.path(str(page)),
             "report_link": dg.MetadataValue.url(page.resolve().as_uri()),
             "chart": dg.MetadataValue.path(str(folder / f"{stem}.png")),

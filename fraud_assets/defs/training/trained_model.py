@@ -22,7 +22,7 @@ from fraud_assets.resources import (
     LocalFolder,
     RegistryResource,
 )
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 from fraud_core.training import Recipe
 
 
@@ -177,7 +177,7 @@ def trained_model(
             "holdout": dg.MetadataValue.path(str(holdout_path)),
             "params": params,
             **{f"holdout_{k}": float(v) for k, v in evaluation.metrics.items()},
-            "holdout_by_segment": markdown_table(
+            "holdout_by_segment": metadata_table(
                 evaluation.segments,
                 ["dimension", "segment", "rows", "frauds", "precision", "recall", "fpr"],
             ),

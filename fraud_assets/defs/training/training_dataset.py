@@ -9,7 +9,7 @@ import dagster as dg
 from fraud_assets.handoffs import HANDOFF_IO_MANAGER, LabeledSnapshot, TrainingSnapshot
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import LocalFolder
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 from fraud_core.settings import get_settings
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def training_dataset(
             "fraud_rate": window["frauds"] / len(rows),
             "explored_rows": int(rows["explored"].sum()),
             "weight_sum": float(rows["weight"].sum()),
-            "labels_by_week": markdown_table(
+            "labels_by_week": metadata_table(
                 [{"week": w, **{k: int(v) for k, v in n.items()}} for w, n in weekly.iterrows()]
             ),
         },

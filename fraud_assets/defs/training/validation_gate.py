@@ -10,7 +10,7 @@ import dagster as dg
 from fraud_assets.handoffs import HANDOFF_IO_MANAGER, GateVerdict, TrainedCandidate
 from fraud_assets.provenance import actor, mlflow_run_url, provenance
 from fraud_assets.resources import RegistryResource
-from fraud_assets.tables import markdown_table
+from fraud_assets.tables import metadata_table
 from fraud_core.training import GatePolicy
 
 _DEFAULT = GatePolicy()
@@ -113,8 +113,8 @@ def validation_gate(
             "reasons": dg.MetadataValue.md(
                 "\n".join(f"- {r}" for r in decision.reasons) or "_all rules passed_"
             ),
-            "comparison": markdown_table(decision.comparison, ["metric", "candidate", "champion"]),
-            "segments": markdown_table(decision.segment_comparison),
+            "comparison": metadata_table(decision.comparison, ["metric", "candidate", "champion"]),
+            "segments": metadata_table(decision.segment_comparison),
             "policy": asdict(policy),
             "holdout_rows": len(holdout),
             "champion_trained_on_holdout": _overlaps(champion_info, trained_model),
