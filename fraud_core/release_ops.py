@@ -1,6 +1,6 @@
 """Release moves on the registry: shadow, canary stages, promotion, rollback.
 
-Shared by the Dagster deployment assets/jobs and the `fraudops` commands. Every move goes
+Shared by the Dagster release assets/jobs and the `fraudops` commands. Every move goes
 through `ModelRegistry` (audited alias moves); the stage is also written on the version as the
 `release_stage` / `release_stage_started_at` tags, and stage figures as `release.*` audit
 entries. Each function is idempotent: repeating it changes nothing.

@@ -149,7 +149,7 @@ class RegistryFollower:
 
     def _follow_registry(self, current: Slots, errors: list[str]) -> dict[str, Any]:
         try:
-            aliases, percent = self.registry.deployment()
+            aliases, percent = self.registry.release_state()
         except Exception as error:
             metrics.REGISTRY_UP.set(0)
             errors.append(f"registry unreachable: {self._read_failed('registry', error)}")

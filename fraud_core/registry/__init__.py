@@ -6,7 +6,7 @@ Aliases are the single source of truth for deployment (docs/architecture.md, sec
 - `names.py`      aliases, tags, errors, `ModelVersionInfo`
 - `client.py`     the `MlflowClient`, model name, audit store
 - `model_logging.py`  log a trained model and register it as a version
-- `reads.py`      versions, the deployment, the run behind a version
+- `reads.py`      versions, the release state, the run behind a version
 - `records.py`    tags, rejection, audit entries, additions to a version's run
 - `aliases.py`    audited alias moves under the store's lock (`StaleMove` when planned on a
                   state that has changed)

@@ -181,7 +181,7 @@ class AliasMoves(RegistryReads):
 
     def _state(self) -> dict[str, str]:
         """Alias -> version, and the canary share under CANARY_TAG, as the registry says now."""
-        aliases, percent = self.deployment()
+        aliases, percent = self.release_state()
         return {**aliases, CANARY_TAG: str(percent)}
 
     def _move(

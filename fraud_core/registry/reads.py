@@ -1,4 +1,4 @@
-"""Reading the registry: versions, the deployment (aliases and the canary's share), and the
+"""Reading the registry: versions, the release state (aliases and the canary's share), and the
 MLflow run behind a version."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class RegistryReads(RegistryClient):
         """The version's info; UnknownVersion if it does not exist."""
         return ModelVersionInfo.from_mlflow(self._model_version(version))
 
-    def deployment(self) -> tuple[dict[str, str], int]:
+    def release_state(self) -> tuple[dict[str, str], int]:
         """Alias -> version for every alias set (empty before the first version), and the
         canary's share of traffic (0-100; 0 when no canary is set), from one registry read:
         one consistent state, at half the cost of `aliases()` then `canary_percent()`."""
@@ -42,7 +42,7 @@ class RegistryReads(RegistryClient):
 
     def aliases(self) -> dict[str, str]:
         """Alias -> version for every alias currently set (empty before the first version)."""
-        return self.deployment()[0]
+        return self.release_state()[0]
 
     def version_for(self, alias: str) -> ModelVersionInfo | None:
         """The version holding `alias`, or None when the alias is not set."""
@@ -52,7 +52,7 @@ class RegistryReads(RegistryClient):
 
     def canary_percent(self) -> int:
         """Share of traffic (0-100) routed to the canary; 0 when no canary is set."""
-        return self.deployment()[1]
+        return self.release_state()[1]
 
     def is_rejected(self, version: int | str) -> bool:
         return self.get_version(version).rejected

@@ -186,7 +186,7 @@ def test_unknown_versions_and_aliases_are_clear_errors(registry, tiny):
 
 
 def test_empty_registry_reads(registry):
-    assert registry.deployment() == ({}, 0)
+    assert registry.release_state() == ({}, 0)
     assert registry.aliases() == {}
     assert registry.canary_percent() == 0
     assert registry.rollback(actor="oncall", reason="nothing deployed") is None
@@ -203,7 +203,7 @@ def test_canary_percent(registry, tiny):
     calls = []
     read = registry.client.get_registered_model
     registry.client.get_registered_model = lambda name: calls.append(name) or read(name)
-    assert registry.deployment() == ({"champion": v1, "canary": v2}, 10)
+    assert registry.release_state() == ({"champion": v1, "canary": v2}, 10)
     assert len(calls) == 1  # aliases and share from one consistent read
     del registry.client.get_registered_model
     registry.set_canary(v2, 25, actor="canary_sensor", reason="healthy")

@@ -168,7 +168,7 @@ def test_canary_health_sums_every_replica(
 
 
 def test_an_unreachable_prometheus_leaves_the_stage_to_the_store():
-    from fraud_assets.defs.deployment.sensors import _replica_counters
+    from fraud_assets.defs.release.sensors import _replica_counters
 
     assert _replica_counters(f"http://127.0.0.1:{free_port()}", "2", 60) == (None, None)
 

@@ -32,7 +32,7 @@ class FakeRegistry:
     down: bool = False
     loads: list = field(default_factory=list)
 
-    def deployment(self) -> tuple[dict, int]:
+    def release_state(self) -> tuple[dict, int]:
         if self.down:
             raise ConnectionError("registry down")
         return dict(self.aliases_), self.percent

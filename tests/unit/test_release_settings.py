@@ -2,7 +2,7 @@
 
 import pytest
 
-from fraud_assets.defs.deployment.settings import release_resources
+from fraud_assets.defs.release.settings import release_resources
 from fraud_core.release import ReleasePlan
 
 
@@ -51,7 +51,7 @@ def test_effect_size_and_sizes_from_the_environment(monkeypatch: pytest.MonkeyPa
 def test_the_resource_carries_every_field_of_the_plan() -> None:
     from dataclasses import fields
 
-    from fraud_assets.defs.deployment.settings import ReleaseSettings
+    from fraud_assets.defs.release.settings import ReleaseSettings
 
     plan = {f.name for f in fields(ReleasePlan)}
     assert set(ReleaseSettings.model_fields) == plan | {"scorer_url", "prometheus_url"}

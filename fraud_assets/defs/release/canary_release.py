@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from fraud_assets.defs.deployment.settings import ReleaseSettings
+from fraud_assets.defs.release.settings import ReleaseSettings
 from fraud_assets.provenance import actor, provenance
 from fraud_assets.resources import RegistryResource
 
@@ -20,7 +20,7 @@ class StageConfig(dg.Config):
 
 @dg.asset(
     deps=["shadow_evaluation"],
-    group_name="deployment",
+    group_name="release",
     kinds={"mlflow"},
     owners=["team:data"],
     description="Moves the candidate (the canary, else the challenger) to the next stage of the "

@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from fraud_assets.defs.deployment.canary_release import StageConfig
+from fraud_assets.defs.release.canary_release import StageConfig
 from fraud_assets.provenance import actor, mlflow_run_url, provenance
 from fraud_assets.resources import RegistryResource
 from fraud_assets.tables import metadata_table
@@ -13,7 +13,7 @@ from fraud_assets.tables import metadata_table
 
 @dg.asset(
     deps=["canary_release"],
-    group_name="deployment",
+    group_name="release",
     kinds={"mlflow"},
     owners=["team:data"],
     description="Moves `champion` to the canary once it serves 100% and passed that stage's "

@@ -3,7 +3,7 @@ blocking check that keeps a worse challenger from reaching any customer."""
 
 import dagster as dg
 
-from fraud_assets.defs.deployment.settings import ReleaseSettings
+from fraud_assets.defs.release.settings import ReleaseSettings
 from fraud_assets.handoffs import HANDOFF_IO_MANAGER, ShadowVerdict
 from fraud_assets.provenance import actor, provenance
 from fraud_assets.resources import FeedbackStoreResource, RegistryResource
@@ -13,7 +13,7 @@ from fraud_assets.tables import metadata_table
 @dg.asset(
     deps=["challenger_model"],  # the challenger is the registry's `challenger` alias
     io_manager_key=HANDOFF_IO_MANAGER,
-    group_name="deployment",
+    group_name="release",
     kinds={"mlflow", "sql"},
     owners=["team:data"],
     description="The challenger against the champion on the same transactions: a paired test "

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from fraud_assets.cadence import sensor_interval
-from fraud_assets.defs.deployment.jobs import (
+from fraud_assets.defs.release.jobs import (
     canary_stage_job,
     promotion_job,
     release_start_job,
     rollback_job,
 )
-from fraud_assets.defs.deployment.settings import ReleaseSettings
+from fraud_assets.defs.release.settings import ReleaseSettings
 from fraud_assets.provenance import REASON_TAG, TRIGGER_TAG
 from fraud_assets.resources import Clock, FeedbackStoreResource, RegistryResource
 
@@ -113,7 +113,7 @@ def canary_health_sensor(
     from fraud_core.release_data import ScorerCounters, stage_window
 
     facade = registry.open()
-    aliases, percent = facade.deployment()
+    aliases, percent = facade.release_state()
     version = aliases.get(CANARY)
     if version is None or percent == 0:
         return dg.SkipReason("no canary is serving")

@@ -12,7 +12,7 @@ from fraud_assets.resources import RegistryResource
 
 
 @dg.asset(
-    group_name="deployment",
+    group_name="release",
     kinds={"mlflow"},
     owners=["team:data"],
     description="Gives the gated candidate the `challenger` alias (the scorer shadows it from "
