@@ -272,12 +272,10 @@ def chart_png(report: ImpactReport, path: Any) -> bytes:
     """Weekly FPR with the 12%/15% lines and release markers, and weekly money lost."""
     import io
 
-    import matplotlib
+    from fraud_core.plotting import new_figure, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    fig = new_figure(10, 6.5)
+    top, bottom = fig.subplots(2, 1, sharex=True)
     x = [w["week_start"].to_pydatetime() for w in report.weeks]
     if report.has_data:
         realized = [w["fpr_realized"] for w in report.weeks]
@@ -314,10 +312,8 @@ def chart_png(report: ImpactReport, path: Any) -> bytes:
     top.set_title(f"Business impact as of {report.as_of:%Y-%m-%d}")
     bottom.set_ylabel("USD lost per week")
     fig.autofmt_xdate()
-    fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
+    save_png(fig, buffer)
     data = buffer.getvalue()
     with open(path, "wb") as file:
         file.write(data)

@@ -311,13 +311,11 @@ def compute_drift(
 
 def plot_top_drift(result: DriftResult, path: Path, k: int = 12) -> None:
     """Horizontal bars of the `k` columns with the highest score/threshold ratio."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from fraud_core.plotting import new_figure, save_png
 
     top = result.top(k)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(top) + 1.2))
+    fig = new_figure(7, 0.35 * len(top) + 1.2)
+    ax = fig.subplots()
     ax.barh(
         [f"{c.column} ({c.method})" for c in top],
         [c.severity for c in top],
@@ -326,6 +324,4 @@ def plot_top_drift(result: DriftResult, path: Path, k: int = 12) -> None:
     ax.axvline(1.0, color="black", linewidth=1, linestyle="--")
     ax.set_xlabel("drift score / threshold (>= 1: drifted)")
     ax.set_title(f"Top drifting columns: {result.n_current:,} current vs {result.n_reference:,}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_png(fig, path)
