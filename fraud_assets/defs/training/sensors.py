@@ -14,7 +14,12 @@ from fraud_assets.resources import (
     RegistryResource,
     RetrainingTriggers,
 )
-from fraud_assets.retraining_state import last_training_as_of, retraining_blocked, run_key_used
+from fraud_assets.retraining_state import (
+    labels_reported,
+    last_training_as_of,
+    retraining_blocked,
+    run_key_used,
+)
 
 
 @dg.sensor(
@@ -42,11 +47,7 @@ def label_volume_sensor(
     blocked = retraining_blocked(context.instance, registry)
     if blocked:
         return dg.SkipReason(f"{blocked}; labels keep counting")
-    # label_events filters on received_at (>= reported_at): a superset, narrowed by report time
-    reported = store.open().label_events(since=since)["reported_at"]
-    fresh = reported[reported <= now]
-    if since is not None:
-        fresh = fresh[fresh > since]
+    fresh = labels_reported(store, since, now)
     since_text = since.isoformat() if since else "the beginning"
     if len(fresh) < triggers.min_new_labels:
         return dg.SkipReason(
