@@ -12,8 +12,6 @@ import dagster as dg
 from fraud_assets.provenance import latest_record
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from fraud_assets.resources import FeedbackStoreResource, RegistryResource
 
 RETRAINING_JOB = "retraining"
@@ -72,16 +70,6 @@ def last_training_as_of(instance: dg.DagsterInstance) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.value)
 
 
-def labels_reported(
-    store: FeedbackStoreResource, since: datetime | None, now: datetime
-) -> pd.Series:
-    """Report times of the labels reported in (`since`, `now`]."""
-    # label_events filters on received_at (>= reported_at): a superset, narrowed by report time
-    reported = store.open().label_events(since=since)["reported_at"]
-    fresh = reported[reported <= now]
-    return fresh if since is None else fresh[fresh > since]
-
-
 def refused_without_new_labels(
     instance: dg.DagsterInstance,
     store: FeedbackStoreResource,
@@ -98,8 +86,10 @@ def refused_without_new_labels(
     gate = {k: v.value for k, v in record.asset_materialization.metadata.items()}
     if gate.get("gate_passed", True) or str(gate.get("champion_version")) != champion:
         return None
+    from fraud_core.store.label_queries import labels_reported
+
     since = last_training_as_of(instance)
-    fresh = len(labels_reported(store, since, now))
+    fresh, _ = labels_reported(store.open(), since, now)
     if fresh >= min_labels:
         return None
     cut_off = since.isoformat() if since else "the beginning"

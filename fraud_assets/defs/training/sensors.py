@@ -14,12 +14,7 @@ from fraud_assets.resources import (
     RegistryResource,
     RetrainingTriggers,
 )
-from fraud_assets.retraining_state import (
-    labels_reported,
-    last_training_as_of,
-    retraining_blocked,
-    run_key_used,
-)
+from fraud_assets.retraining_state import last_training_as_of, retraining_blocked, run_key_used
 
 
 @dg.sensor(
@@ -38,6 +33,8 @@ def label_volume_sensor(
     triggers: RetrainingTriggers,
     registry: RegistryResource,
 ):
+    from fraud_core.store.label_queries import labels_reported
+
     now = clock.current()
     cursor = json.loads(context.cursor) if context.cursor else {}
     marks = [last_training_as_of(context.instance)]
@@ -47,20 +44,17 @@ def label_volume_sensor(
     blocked = retraining_blocked(context.instance, registry)
     if blocked:
         return dg.SkipReason(f"{blocked}; labels keep counting")
-    fresh = labels_reported(store, since, now)
+    fresh, latest = labels_reported(store.open(), since, now)
     since_text = since.isoformat() if since else "the beginning"
-    if len(fresh) < triggers.min_new_labels:
-        return dg.SkipReason(
-            f"{len(fresh)} new labels since {since_text} (< {triggers.min_new_labels})"
-        )
-    watermark = fresh.max().isoformat()
+    if fresh < triggers.min_new_labels:
+        return dg.SkipReason(f"{fresh} new labels since {since_text} (< {triggers.min_new_labels})")
+    watermark = latest.isoformat()
     run_key = f"label_volume:{since_text}:{watermark}"
     new_cursor = json.dumps({"watermark": watermark})
     if run_key_used(context.instance, run_key):
         return dg.SensorResult(skip_reason=f"a run for {run_key} already exists", cursor=new_cursor)
     reason = (
-        f"{len(fresh)} new labels since {since_text} up to {watermark}"
-        f" (>= {triggers.min_new_labels})"
+        f"{fresh} new labels since {since_text} up to {watermark} (>= {triggers.min_new_labels})"
     )
     run_config = {"resources": {"clock": {"config": {"now": clock.now}}}} if clock.now else {}
     return dg.SensorResult(
