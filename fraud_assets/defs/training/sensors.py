@@ -41,13 +41,13 @@ def label_volume_sensor(
     if cursor.get("watermark"):
         marks.append(datetime.fromisoformat(cursor["watermark"]))
     since = max((m for m in marks if m is not None), default=None)
-    blocked = retraining_blocked(context.instance, registry)
-    if blocked:
-        return dg.SkipReason(f"{blocked}; labels keep counting")
-    fresh, latest = labels_reported(store.open(), since, now)
+    fresh, latest = labels_reported(store.open(), since, now)  # one aggregate: ask it first
     since_text = since.isoformat() if since else "the beginning"
     if fresh < triggers.min_new_labels:
         return dg.SkipReason(f"{fresh} new labels since {since_text} (< {triggers.min_new_labels})")
+    blocked = retraining_blocked(context.instance, registry)
+    if blocked:
+        return dg.SkipReason(f"{blocked}; {fresh} new labels keep counting")
     watermark = latest.isoformat()
     run_key = f"label_volume:{since_text}:{watermark}"
     new_cursor = json.dumps({"watermark": watermark})
