@@ -1,5 +1,6 @@
-"""What the retraining triggers look at: the last training, runs in flight, run keys already
-used (the Dagster instance), and a release in progress (the registry)."""
+"""What the retraining triggers look at: the last training and the gate's last verdict, runs in
+flight, run keys already used (the Dagster instance), labels reported since (the store), and a
+release in progress (the registry)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import dagster as dg
 from fraud_assets.provenance import latest_record
 
 if TYPE_CHECKING:
-    from fraud_assets.resources import RegistryResource
+    from fraud_assets.resources import FeedbackStoreResource, RegistryResource
 
 RETRAINING_JOB = "retraining"
 IN_FLIGHT = [
@@ -67,3 +68,33 @@ def last_training_as_of(instance: dg.DagsterInstance) -> datetime | None:
         return None
     value = record.asset_materialization.metadata.get("as_of")
     return None if value is None else datetime.fromisoformat(value.value)
+
+
+def refused_without_new_labels(
+    instance: dg.DagsterInstance,
+    store: FeedbackStoreResource,
+    champion: str,
+    now: datetime,
+    min_labels: int,
+) -> str | None:
+    """Why a retraining now would repeat the last refused one, or None: the gate's latest
+    verdict refused a candidate against `champion`, and fewer than `min_labels` labels were
+    reported since that candidate's label cut-off (the label-volume sensor's threshold)."""
+    record = latest_record(instance, "validation_gate")
+    if record is None or record.asset_materialization is None:
+        return None
+    gate = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+    if gate.get("gate_passed", True) or str(gate.get("champion_version")) != champion:
+        return None
+    from fraud_core.store.label_queries import labels_reported
+
+    since = last_training_as_of(instance)
+    fresh, _ = labels_reported(store.open(), since, now)
+    if fresh >= min_labels:
+        return None
+    cut_off = since.isoformat() if since else "the beginning"
+    return (
+        f"the gate refused v{gate.get('model_version')} against champion v{champion} "
+        f"(run {record.run_id}) and {fresh} labels were reported since its cut-off "
+        f"{cut_off} (< {min_labels})"
+    )

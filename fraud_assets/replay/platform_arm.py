@@ -339,6 +339,7 @@ class PlatformReplay:
 
     def close(self) -> None:
         self.log.flush()
+        self.daemon.close()
         self.store.close()
         self.instance.dispose()
 

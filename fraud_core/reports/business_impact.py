@@ -18,13 +18,13 @@ from fraud_core.business_impact import (
     week_start,
 )
 from fraud_core.fpr_lines import FPR_CRITICAL, FPR_WARNING
-from fraud_core.reports.figures import html_table, png_bytes, png_data_uri, pyplot
+from fraud_core.reports.figures import html_table, new_figure, png_bytes, png_data_uri
 
 
 def chart_png(report: ImpactReport, path: Any) -> bytes:
     """Weekly FPR with the 12%/15% lines and release markers, and weekly money lost."""
-    plt = pyplot()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    fig = new_figure(10, 6.5)
+    top, bottom = fig.subplots(2, 1, sharex=True)
     x = [w["week_start"].to_pydatetime() for w in report.weeks]
     if report.has_data:
         realized = [w["fpr_realized"] for w in report.weeks]
@@ -61,7 +61,6 @@ def chart_png(report: ImpactReport, path: Any) -> bytes:
     top.set_title(f"Business impact as of {report.as_of:%Y-%m-%d}")
     bottom.set_ylabel("USD lost per week")
     fig.autofmt_xdate()
-    fig.tight_layout()
     data = png_bytes(fig, dpi=90)
     with open(path, "wb") as file:
         file.write(data)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fraud_core.drift import DriftResult
-from fraud_core.reports.figures import pyplot, save_png
+from fraud_core.reports.figures import new_figure, save_png
 
 
 def save_drift_report(snapshot: Any, result: DriftResult, out_dir: Path, stem: str) -> DriftResult:
@@ -31,9 +31,9 @@ def save_drift_report(snapshot: Any, result: DriftResult, out_dir: Path, stem: s
 
 def plot_top_drift(result: DriftResult, path: Path, k: int = 12) -> None:
     """Horizontal bars of the `k` columns with the highest score/threshold ratio."""
-    plt = pyplot()
     top = result.top(k)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(top) + 1.2))
+    fig = new_figure(7, 0.35 * len(top) + 1.2)
+    ax = fig.subplots()
     ax.barh(
         [f"{c.column} ({c.method})" for c in top],
         [c.severity for c in top],
@@ -42,5 +42,4 @@ def plot_top_drift(result: DriftResult, path: Path, k: int = 12) -> None:
     ax.axvline(1.0, color="black", linewidth=1, linestyle="--")
     ax.set_xlabel("drift score / threshold (>= 1: drifted)")
     ax.set_title(f"Top drifting columns: {result.n_current:,} current vs {result.n_reference:,}")
-    fig.tight_layout()
     save_png(fig, path, dpi=90)

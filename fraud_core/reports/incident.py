@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fraud_core.reports.figures import pyplot, save_png
+from fraud_core.reports.figures import new_figure, save_png
 from fraud_core.simulation.incident import IncidentReport
 
 
@@ -12,7 +12,8 @@ def plot_monthly_fpr(reports: list[IncidentReport], path: Path) -> Path:
     """Monthly FPR of the static model per seed, with the retrained model's last month."""
     from matplotlib.ticker import PercentFormatter
 
-    figure, axis = pyplot().subplots(figsize=(7, 4))
+    figure = new_figure(7, 4)
+    axis = figure.subplots()
     axis.axhspan(0.12, 0.25, color="tab:red", alpha=0.08, label="case study: 12-25%")
     for report in reports:
         months = [0, *report.monthly["month"]]
@@ -26,6 +27,5 @@ def plot_monthly_fpr(reports: list[IncidentReport], path: Path) -> Path:
     axis.yaxis.set_major_formatter(PercentFormatter(1.0))
     axis.legend(loc="upper left", fontsize=8)
     axis.set_title("The incident, simulated: blocked legitimate payments by month")
-    figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     return save_png(figure, path, dpi=120)

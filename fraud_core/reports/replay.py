@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fraud_core.fpr_lines import FPR_WARNING
-from fraud_core.reports.figures import html_table, png_data_uri, pyplot, save_png
+from fraud_core.reports.figures import html_table, new_figure, png_data_uri, save_png
 
 ARM_COLORS = {"static": "tab:red", "platform": "tab:blue", "oracle": "tab:green"}
 MARKERS = {"promotion": ("tab:blue", "-"), "rollback": ("tab:orange", "--")}
@@ -27,7 +27,8 @@ def weekly_png(arms: list[Any], events: list[dict[str, Any]], onset: datetime, p
         ("decline_rate", "decline rate", True),
         ("cost_usd", "money cost per week (USD)", False),
     ]
-    figure, axes = pyplot().subplots(2, 2, figsize=(12, 7.5), sharex=True)
+    figure = new_figure(12, 7.5)
+    axes = figure.subplots(2, 2, sharex=True)
     for axis, (column, title, percent) in zip(axes.flat, panels, strict=True):
         for arm in arms:
             axis.plot(
@@ -54,7 +55,6 @@ def weekly_png(arms: list[Any], events: list[dict[str, Any]], onset: datetime, p
     for axis in axes[1]:
         axis.set_xlabel("week since drift onset (blue lines: promotions, orange: rollbacks)")
     figure.suptitle("Six months of drift: static model vs the platform vs an oracle")
-    figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     return save_png(figure, path, dpi=110)
 

@@ -8,14 +8,13 @@ from typing import Any
 import numpy as np
 
 from fraud_core.policy import DEFAULT_THRESHOLD
-from fraud_core.reports.figures import pyplot, save_png
+from fraud_core.reports.figures import new_figure, save_png
 from fraud_core.threshold_learning import EXCLUDED_FPR, EXCLUDED_RECALL, MAX_FPR, LearnedPolicy
 
 
 def cost_curves_figure(learned: LearnedPolicy) -> Any:
     """Expected cost per threshold per segment with arms: the chosen arm, the static 0.5, and
     each excluded arm marked with its reason (FPR limit or recall floor)."""
-    plt = pyplot()
     config = learned.config
     markers = {
         EXCLUDED_FPR: ("tab:red", "x", f"excluded: FPR > {config.max_fpr:.0%}"),
@@ -24,7 +23,8 @@ def cost_curves_figure(learned: LearnedPolicy) -> Any:
     learned_segments = [r for r in learned.segments.values() if r.arms]
     columns = 3
     rows = max(1, -(-len(learned_segments) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    fig = new_figure(4.2 * columns, 3.2 * rows)
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.set_visible(False)
     for ax, result in zip(axes.flat, learned_segments, strict=False):
@@ -54,7 +54,6 @@ def cost_curves_figure(learned: LearnedPolicy) -> Any:
         axes.flat[0].text(0.5, 0.5, "no segment has enough labelled rows", ha="center")
         axes.flat[0].set_axis_off()
     fig.suptitle(f"Expected cost per threshold, policy {learned.version}")
-    fig.tight_layout()
     return fig
 
 
@@ -65,10 +64,10 @@ def cost_curves_png(learned: LearnedPolicy, path: Any) -> Any:
 
 def contribution_png(contribution: list[dict[str, Any]], title: str, path: Any) -> Any:
     """Bars of `policy_contribution`: cost, FPR and recall of the policy vs the static 0.5."""
-    plt = pyplot()
     names = [row["segment"] for row in contribution]
     x = np.arange(len(names))
-    fig, axes = plt.subplots(1, 3, figsize=(4.6 * 3, 3.6), squeeze=False)
+    fig = new_figure(4.6 * 3, 3.6)
+    axes = fig.subplots(1, 3, squeeze=False)
     panels = (("cost_usd", "IPW cost (USD)"), ("fpr", "FPR (IPW)"), ("recall", "recall (IPW)"))
     for ax, (figure, label) in zip(axes.flat, panels, strict=True):
         for offset, who, color in ((-0.2, "policy", "tab:green"), (0.2, "static", "tab:grey")):
@@ -80,5 +79,4 @@ def contribution_png(contribution: list[dict[str, Any]], title: str, path: Any) 
         ax.set_title(label, fontsize=9)
         ax.legend(fontsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
     return save_png(fig, path, dpi=90)

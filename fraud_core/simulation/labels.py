@@ -92,15 +92,19 @@ def generate_labels(
     exported = dispute & (rng.random(n) < config.ticket_export_share)
     source = np.select([chargeback, exported], ["chargeback", "ticket_export"], "dispute")
 
-    event_time = pd.to_datetime(transactions["event_time"], utc=True).reset_index(drop=True)
-    reported_at = (event_time + pd.Series(pd.to_timedelta(delay, unit="D"))).dt.floor("s")
-    keep = ((chargeback | dispute) & (reported_at <= utc(as_of))).to_numpy()
+    # only the reported rows reach `to_timedelta`: pandas rounds the (uninitialised) fraction
+    # of a NaN entry too, which warns of an overflow whenever that memory holds a huge float
+    reported = np.flatnonzero(chargeback | dispute)
+    event_time = pd.to_datetime(transactions["event_time"], utc=True).array[reported]
+    reported_at = pd.Series(event_time + pd.to_timedelta(delay[reported], unit="D")).dt.floor("s")
+    on_time = (reported_at <= utc(as_of)).to_numpy()
+    keep = reported[on_time]
     events = pd.DataFrame(
         {
             "transaction_id": transactions["transaction_id"].to_numpy()[keep],
             "label": np.where(chargeback[keep], "fraud", "legit"),
             "source": source[keep],
-            "reported_at": reported_at[keep].to_numpy(),
+            "reported_at": reported_at[on_time].to_numpy(),
             "details": [
                 {"simulated": True, "delay_days": round(d, 2)} for d in delay[keep].tolist()
             ],

@@ -52,10 +52,15 @@ def report(instance, *, detected: bool, version: str = "3", at: str = "2026-06-0
 def evaluate(defs, instance, registry, cursor=None):
     import dagster as dg
 
-    from fraud_assets.resources import Clock
+    from fraud_assets.resources import Clock, RetrainingTriggers
 
     sensor = defs.get_sensor_def("drift_sensor")
-    resources = {"clock": Clock(), "registry": registry}
+    resources = {
+        "clock": Clock(),
+        "registry": registry,
+        "store": registry.store,
+        "triggers": RetrainingTriggers(),
+    }
     with dg.build_sensor_context(
         instance=instance, cursor=cursor, definitions=defs, resources=resources
     ) as context:

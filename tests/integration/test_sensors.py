@@ -113,6 +113,55 @@ def test_label_volume_sensor_counts_from_the_last_training(labelled: Platform) -
         assert f"{len(recent)} new labels since 2026-05-25" in tick.skip_message
 
 
+def _drift_tick(platform: Platform):
+    import dagster as dg
+
+    sensor = platform.defs.get_sensor_def("drift_sensor")
+    with dg.build_sensor_context(
+        instance=platform.instance,
+        definitions=platform.defs,
+        resources={k: platform.resources()[k] for k in sensor.required_resource_keys},
+    ) as context:
+        return sensor.evaluate_tick(context)
+
+
+def test_drift_after_a_refused_gate_waits_for_new_labels(
+    labelled: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster as dg
+
+    cut_off = "2026-05-25T00:00:00+00:00"
+    events = labelled.store.label_events()
+    fresh = int(((events["reported_at"] > cut_off) & (events["reported_at"] <= "2026-06-01")).sum())
+    assert fresh > 0
+    report = labelled.instance.report_runless_asset_event
+    report(dg.AssetMaterialization("training_dataset", metadata={"as_of": cut_off}))
+    gate = {"gate_passed": False, "model_version": "4", "champion_version": "3"}
+    report(dg.AssetMaterialization("validation_gate", metadata=gate))
+
+    def drifted(version: str) -> None:
+        meta = {"drift_detected": True, "model_version": version, "reason": "4/15 drifted"}
+        report(dg.AssetMaterialization("drift_report", metadata={**meta, "computed_at": cut_off}))
+
+    drifted("3")
+    monkeypatch.setenv("FRAUD_RETRAIN_MIN_LABELS", str(fresh + 1))
+    waiting = _drift_tick(labelled)
+    assert not waiting.run_requests
+    assert "the gate refused v4 against champion v3" in waiting.skip_message
+    assert f"{fresh} labels were reported since its cut-off {cut_off} (< {fresh + 1})" in (
+        waiting.skip_message
+    )
+
+    drifted("5")  # a new champion: its drift is news whatever the labels
+    (request,) = _drift_tick(labelled).run_requests
+    assert request.run_key.startswith("drift:v5:")
+
+    drifted("3")
+    monkeypatch.setenv("FRAUD_RETRAIN_MIN_LABELS", str(fresh))  # enough new labels
+    (request,) = _drift_tick(labelled).run_requests
+    assert request.run_key.startswith("drift:v3:")
+
+
 def test_schedules_retrain_weekly_and_ingest_yesterday() -> None:
     from datetime import UTC, datetime
 

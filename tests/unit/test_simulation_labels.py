@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 
 import numpy as np
@@ -112,3 +113,16 @@ def test_labels_are_reproducible_from_the_seed(world, blocked, labels):
 def test_decisions_must_cover_every_transaction(world):
     with pytest.raises(ValueError, match="one entry per transaction"):
         generate_labels(world.transactions, world.is_fraud, [True], as_of=LONG_AFTER, seed=1)
+
+
+def test_unreported_payments_raise_no_overflow_warning():
+    """pandas' `to_timedelta` rounds the uninitialised fraction it keeps for a NaN delay: when
+    that memory held a huge float (arrays the caller freed), it warned "overflow encountered in
+    multiply". Unreported payments have no delay and must not reach it."""
+    small = simulate_world(WorldConfig(start=date(2025, 1, 1), days=10, tx_per_day=500), seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for seed in range(5):
+            freed = [np.full(len(small.is_fraud), 1e308) for _ in range(16)]
+            del freed
+            generate_labels(small.transactions, small.is_fraud, None, as_of=LONG_AFTER, seed=seed)

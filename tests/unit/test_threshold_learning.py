@@ -374,12 +374,6 @@ def test_threshold_chart_names_each_exclusion_reason() -> None:
     learned = learn_thresholds(cheap, version="chart")
     arms = {a.threshold: a.excluded for a in learned.segments["c"].arms}
     assert arms[0.3] == EXCLUDED_FPR and arms[0.65] == EXCLUDED_RECALL and arms[0.6] is None
-    figure = cost_curves_figure(learned)
-    try:
-        panel = next(ax for ax in figure.axes if ax.get_title().startswith("c "))
-        labels = [t.get_text() for t in panel.get_legend().get_texts()]
-    finally:
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
+    panel = next(ax for ax in cost_curves_figure(learned).axes if ax.get_title().startswith("c "))
+    labels = [t.get_text() for t in panel.get_legend().get_texts()]
     assert "excluded: FPR > 12%" in labels and "excluded: recall < 50%" in labels

@@ -33,33 +33,28 @@ def label_volume_sensor(
     triggers: RetrainingTriggers,
     registry: RegistryResource,
 ):
+    from fraud_core.store.label_queries import labels_reported
+
     now = clock.current()
     cursor = json.loads(context.cursor) if context.cursor else {}
     marks = [last_training_as_of(context.instance)]
     if cursor.get("watermark"):
         marks.append(datetime.fromisoformat(cursor["watermark"]))
     since = max((m for m in marks if m is not None), default=None)
+    fresh, latest = labels_reported(store.open(), since, now)  # one aggregate: ask it first
+    since_text = since.isoformat() if since else "the beginning"
+    if fresh < triggers.min_new_labels:
+        return dg.SkipReason(f"{fresh} new labels since {since_text} (< {triggers.min_new_labels})")
     blocked = retraining_blocked(context.instance, registry)
     if blocked:
-        return dg.SkipReason(f"{blocked}; labels keep counting")
-    # label_events filters on received_at (>= reported_at): a superset, narrowed by report time
-    reported = store.open().label_events(since=since)["reported_at"]
-    fresh = reported[reported <= now]
-    if since is not None:
-        fresh = fresh[fresh > since]
-    since_text = since.isoformat() if since else "the beginning"
-    if len(fresh) < triggers.min_new_labels:
-        return dg.SkipReason(
-            f"{len(fresh)} new labels since {since_text} (< {triggers.min_new_labels})"
-        )
-    watermark = fresh.max().isoformat()
+        return dg.SkipReason(f"{blocked}; {fresh} new labels keep counting")
+    watermark = latest.isoformat()
     run_key = f"label_volume:{since_text}:{watermark}"
     new_cursor = json.dumps({"watermark": watermark})
     if run_key_used(context.instance, run_key):
         return dg.SensorResult(skip_reason=f"a run for {run_key} already exists", cursor=new_cursor)
     reason = (
-        f"{len(fresh)} new labels since {since_text} up to {watermark}"
-        f" (>= {triggers.min_new_labels})"
+        f"{fresh} new labels since {since_text} up to {watermark} (>= {triggers.min_new_labels})"
     )
     run_config = {"resources": {"clock": {"config": {"now": clock.now}}}} if clock.now else {}
     return dg.SensorResult(
