@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fraud_core.features import FEATURE_NAMES, amount_band, country_group
+from fraud_core.policy import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +50,7 @@ class Recipe:
 class GatePolicy:
     """When a candidate may replace the champion (relative rules) or be the first (floors)."""
 
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD
     min_f1_gain: float = 0.02
     fpr_tolerance: float = 0.0
     segment_fpr_tolerance: float = 0.02

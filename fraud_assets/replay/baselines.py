@@ -9,8 +9,8 @@ from datetime import timedelta
 import numpy as np
 
 from fraud_assets.replay.world import ReplayWorld
+from fraud_core.policy import DEFAULT_THRESHOLD
 
-STATIC_THRESHOLD = 0.5
 ORACLE_EVERY_DAYS = 30
 ORACLE_WINDOW_DAYS = 90
 
@@ -21,7 +21,7 @@ def static_blocks(world: ReplayWorld, predict: Callable[[np.ndarray], np.ndarray
     from fraud_core.features import featurize_frame
 
     X = featurize_frame(world.transactions.iloc[world.drift])
-    return predict(X) >= STATIC_THRESHOLD
+    return predict(X) >= DEFAULT_THRESHOLD
 
 
 def oracle_blocks(world: ReplayWorld, progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -39,7 +39,7 @@ def oracle_blocks(world: ReplayWorld, progress: Callable[[int], None] | None = N
         model = fit(X, world.is_fraud[train].astype(int), Recipe(seed=world.seed))
         scores = model.predict_proba(featurize_frame(world.transactions.iloc[serve]))[:, 1]
         offset = world.drift.start
-        blocks[serve.start - offset : serve.stop - offset] = scores >= STATIC_THRESHOLD
+        blocks[serve.start - offset : serve.stop - offset] = scores >= DEFAULT_THRESHOLD
         if progress is not None:
             progress(min(ORACLE_EVERY_DAYS, world.size.drift_days - day))
     return blocks

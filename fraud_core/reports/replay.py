@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fraud_core.fpr_lines import FPR_WARNING
+from fraud_core.fpr_lines import FPR_AFTER_FIX, FPR_WARNING
 from fraud_core.reports.figures import html_table, new_figure, png_data_uri, save_png
 
 ARM_COLORS = {"static": "tab:red", "platform": "tab:blue", "oracle": "tab:green"}
@@ -46,7 +46,8 @@ def weekly_png(arms: list[Any], events: list[dict[str, Any]], onset: datetime, p
         if column == "fpr":
             line = f"{FPR_WARNING:.0%} line"
             axis.axhline(FPR_WARNING, color="tab:red", linestyle=":", linewidth=1, label=line)
-            axis.axhline(0.048, color="tab:green", linestyle=":", linewidth=1, label="4.8% goal")
+            goal = f"{FPR_AFTER_FIX:.1%} goal"
+            axis.axhline(FPR_AFTER_FIX, color="tab:green", linestyle=":", linewidth=1, label=goal)
         if percent:
             axis.yaxis.set_major_formatter(PercentFormatter(1.0))
         axis.set_title(title, fontsize=10)

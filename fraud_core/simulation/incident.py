@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 
 from fraud_core.features import featurize_frame
+from fraud_core.policy import DEFAULT_THRESHOLD
 from fraud_core.settings import get_settings
 from fraud_core.simulation.config import DRIFT_DAYS, WorldConfig
 from fraud_core.simulation.world import simulate_world
 
 SCALE_POS_WEIGHT = 200.0
-THRESHOLD = 0.5
 MONTH_DAYS = 30
 RETRAIN_DAYS = 90
 TEST_SHARE = 0.2
@@ -115,7 +115,7 @@ def run_incident(
     pre = day < pre_drift_days
     test = pre & (np.random.default_rng(seed).random(len(day)) < TEST_SHARE)
     static = train_recipe(features[pre & ~test], is_fraud[pre & ~test], trees=trees, seed=seed)
-    blocked = static.predict_proba(features)[:, 1] >= THRESHOLD
+    blocked = static.predict_proba(features)[:, 1] >= DEFAULT_THRESHOLD
 
     month = np.where(pre, -1, (day - pre_drift_days) // MONTH_DAYS + 1)
     monthly = pd.DataFrame(
@@ -132,7 +132,7 @@ def run_incident(
     after = _rates(blocked[last], is_fraud[last])
     fraud_scores = scores[is_fraud[last]]
     comparable = min(
-        THRESHOLD, float(np.quantile(fraud_scores, 1 - after["recall"] + RECALL_SLACK))
+        DEFAULT_THRESHOLD, float(np.quantile(fraud_scores, 1 - after["recall"] + RECALL_SLACK))
     )
     matched = float(np.quantile(fraud_scores, 1.0 - after["recall"]))
     return IncidentReport(
@@ -142,7 +142,7 @@ def run_incident(
         test=_rates(blocked[test], is_fraud[test]),
         monthly=monthly,
         after_drift=after,
-        retrained=_rates(scores >= THRESHOLD, is_fraud[last]),
+        retrained=_rates(scores >= DEFAULT_THRESHOLD, is_fraud[last]),
         comparable=_rates(scores >= comparable, is_fraud[last]),
         comparable_threshold=comparable,
         matched=_rates(scores >= matched, is_fraud[last]),
