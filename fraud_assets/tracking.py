@@ -2,11 +2,15 @@
 
 `dagster_mlflow` imports mlflow at import time (~6 s here), which would triple the load time of
 the code location. These thin definitions keep its config and behaviour but import it only
-when a run initialises the resource or fires the hook.
+when a run initialises the resource or fires the hook. dagster-mlflow marks its own classes
+beta (`BetaWarning` on every run): known, so silenced here, where it is used.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -25,8 +29,10 @@ EXPERIMENT_NAME = "fraud-detector-training"
     description="dagster-mlflow's mlflow_tracking: one MLflow run per Dagster run, tagged with it",
 )
 def mlflow_tracking(context):
-    from dagster_mlflow import mlflow_tracking as tracking
     from mlflow.tracking import MlflowClient
+
+    with _beta_known():
+        from dagster_mlflow import mlflow_tracking as tracking
 
     config = context.resource_config
     client = MlflowClient(config["mlflow_tracking_uri"])
@@ -36,12 +42,23 @@ def mlflow_tracking(context):
         if "://" not in root:
             root = Path(root).resolve().as_uri()
         client.create_experiment(name, artifact_location=f"{root}/{name}")
-    yield from tracking.resource_fn(context)
+    with _beta_known():
+        yield from tracking.resource_fn(context)
 
 
 @event_list_hook(name="end_mlflow_on_run_finished", required_resource_keys={"mlflow"})
 def end_mlflow_on_run_finished(context, event_list):
     """Ends the Dagster run's MLflow run after its last step (FAILED on a step failure)."""
-    from dagster_mlflow import end_mlflow_on_run_finished as hook
+    with _beta_known():
+        from dagster_mlflow import end_mlflow_on_run_finished as hook
 
-    return hook.hook_fn(context, event_list)
+        return hook.hook_fn(context, event_list)
+
+
+@contextmanager
+def _beta_known() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=dg.BetaWarning, module="dagster_mlflow")
+        for known in ("Function `_create_mlflow_run_hook`", "Dagster resource `mlflow_tracking`"):
+            warnings.filterwarnings("ignore", known, dg.BetaWarning)
+        yield
