@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from fraud_assets.provenance import latest_record
+from fraud_assets.tables import plain_metadata
 
 if TYPE_CHECKING:
     from fraud_assets.resources import FeedbackStoreResource, RegistryResource
@@ -83,7 +84,7 @@ def refused_without_new_labels(
     record = latest_record(instance, "validation_gate")
     if record is None or record.asset_materialization is None:
         return None
-    gate = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+    gate = plain_metadata(record.asset_materialization.metadata)
     if gate.get("gate_passed", True) or str(gate.get("champion_version")) != champion:
         return None
     from fraud_core.store.label_queries import labels_reported

@@ -25,6 +25,7 @@ from fraud_assets.retraining_state import (
     retraining_blocked,
     run_key_used,
 )
+from fraud_assets.tables import plain_metadata
 
 
 @dg.sensor(
@@ -52,7 +53,7 @@ def drift_sensor(
     if record.storage_id == seen:
         return dg.SkipReason(f"no drift report since the one in run {record.run_id or 'none'}")
     cursor = json.dumps({"storage_id": record.storage_id})
-    meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+    meta = plain_metadata(record.asset_materialization.metadata)
     if not meta.get("drift_detected"):
         return dg.SensorResult(skip_reason=f"no drift: {meta.get('reason')}", cursor=cursor)
     blocked = retraining_blocked(context.instance, registry)
