@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import dagster as dg
 
 from fraud_core.settings import get_settings
 
-daily = dg.DailyPartitionsDefinition(
-    start_date=get_settings().history_start.isoformat(), timezone="UTC"
-)
-"""Built as the assets are declared (`FRAUD_HISTORY_START`): a partitions definition is part of
-an asset's definition, so this is the one setting read when the code location imports."""
+
+def daily_partitions() -> dg.DailyPartitionsDefinition:
+    """Days from `FRAUD_HISTORY_START`, read as the `defs/` modules declare their assets (when
+    the code location loads: a partitions definition is part of an asset's definition)."""
+    return _daily(get_settings().history_start.isoformat())
+
+
+@cache
+def _daily(start: str) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(start_date=start, timezone="UTC")
 
 
 def day_bounds(partition_key: str) -> tuple[datetime, datetime]:

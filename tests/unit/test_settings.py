@@ -125,3 +125,74 @@ def test_the_clock_follows_fraud_now(monkeypatch: pytest.MonkeyPatch) -> None:
         clock.now()
     monkeypatch.delenv("FRAUD_NOW")
     assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 60
+
+
+ENTRY_POINTS = {
+    "fraud_assets/defs": "the code location's definitions, imported as it loads "
+    "(`load_from_defs_folder` in the lazy `@dg.definitions` of fraud_assets/definitions.py)",
+    "fraud_serving/service.py": "the BentoML service, imported by `bentoml serve` as it starts: "
+    "its options (workers, logging) are arguments of the class decorator",
+    "fraud_core/store/migrations": "Alembic's environment and revisions, run by Alembic",
+}
+_IMPORT_ALL = """
+import importlib, sys
+failed = []
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception as error:
+        failed.append(f"{name}: {type(error).__name__}: {error}")
+print("\\n".join(failed))
+sys.exit(1 if failed else 0)
+"""
+
+
+def _library_modules() -> list[str]:
+    modules = []
+    for package in ("fraud_core", "fraud_assets", "fraud_serving"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = str(path.relative_to(ROOT))
+            if any(relative.startswith(entry) for entry in ENTRY_POINTS):
+                continue
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            modules.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return modules
+
+
+def test_no_module_reads_a_setting_at_import(tmp_path: Path) -> None:
+    """Every module outside the entry points imports with every variable set to nonsense: a
+    setting is read when a function asks for it, not when a module is imported."""
+    import os
+    import subprocess
+    import sys
+
+    broken = {field.alias: "not a value" for field in Settings.model_fields.values()}
+    env = {**os.environ, **broken, "DAGSTER_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ALL, *_library_modules()],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+
+
+def test_a_bad_history_start_fails_the_definitions_naming_it(tmp_path: Path) -> None:
+    """The entry point reads the settings as the code location loads, and says which is wrong."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FRAUD_HISTORY_START": "soon", "DAGSTER_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", "from fraud_assets.definitions import defs; defs()"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "FRAUD_HISTORY_START" in result.stderr

@@ -4,7 +4,7 @@ row is reported in metadata and never stops the good rows."""
 
 import dagster as dg
 
-from fraud_assets.partitions import daily, day_bounds
+from fraud_assets.partitions import daily_partitions, day_bounds
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import FeedbackStoreResource, LocalFolder
 from fraud_assets.tables import metadata_table
@@ -14,7 +14,7 @@ MAX_REPORTED_BAD_ROWS = 50
 
 
 @dg.asset(
-    partitions_def=daily,
+    partitions_def=daily_partitions(),
     group_name="ingestion",
     kinds={"sql", "pandas"},
     owners=["team:data"],

@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from fraud_assets.partitions import daily, day_bounds
+from fraud_assets.partitions import daily_partitions, day_bounds
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import FeedbackStoreResource, LakeResource
 
 
 @dg.asset(
-    partitions_def=daily,
+    partitions_def=daily_partitions(),
     deps=["raw_predictions"],
     group_name="ingestion",
     kinds={"sql", "parquet"},

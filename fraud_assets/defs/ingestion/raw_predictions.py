@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from fraud_assets.partitions import daily, day_bounds
+from fraud_assets.partitions import daily_partitions, day_bounds
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import FeedbackStoreResource
 from fraud_assets.tables import metadata_table
@@ -32,7 +32,7 @@ def quality_problems(frame: "pd.DataFrame", start, end) -> list[dict]:
 
 
 @dg.asset(
-    partitions_def=daily,
+    partitions_def=daily_partitions(),
     group_name="ingestion",
     kinds={"sql", "pandas"},
     owners=["team:data"],
