@@ -30,7 +30,7 @@ def _seed(db_url: str) -> None:
 def _sensor_tick(platform: Platform, cursor: str | None):
     import dagster as dg
 
-    sensor = platform.defs.get_sensor_def("label_volume_sensor")
+    sensor = platform.defs.resolve_sensor_def("label_volume_sensor")
     resources = platform.resources()
     with dg.build_sensor_context(
         instance=platform.instance,

@@ -123,7 +123,7 @@ def test_weekly_schedule_runs_the_report_job_in_process() -> None:
     from fraud_assets.definitions import defs
 
     definitions = defs()
-    schedule = definitions.get_schedule_def("business_report_weekly")
+    schedule = definitions.resolve_schedule_def("business_report_weekly")
     assert schedule.cron_schedule == "0 6 * * 1" and schedule.job_name == "business_report"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     job = definitions.resolve_job_def("business_report")

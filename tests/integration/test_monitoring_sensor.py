@@ -54,7 +54,7 @@ def evaluate(defs, instance, registry, cursor=None):
 
     from fraud_assets.resources import Clock, RetrainingTriggers
 
-    sensor = defs.get_sensor_def("drift_sensor")
+    sensor = defs.resolve_sensor_def("drift_sensor")
     resources = {
         "clock": Clock(),
         "registry": registry,

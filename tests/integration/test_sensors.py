@@ -23,7 +23,7 @@ HEAVY = ("mlflow", "xgboost", "sklearn", "evidently", "bentoml", "dagster_mlflow
 def _tick(platform: Platform, cursor: str | None = None):
     import dagster as dg
 
-    sensor = platform.defs.get_sensor_def("label_volume_sensor")
+    sensor = platform.defs.resolve_sensor_def("label_volume_sensor")
     with dg.build_sensor_context(
         instance=platform.instance,
         cursor=cursor,
@@ -86,7 +86,7 @@ def test_label_volume_sensor_waits_for_enough_labels_and_for_running_retraining(
     running = _add_run(labelled, dg.DagsterRunStatus.STARTED)
     busy = _tick(labelled)
     assert not busy.run_requests and running in busy.skip_message
-    weekly = labelled.defs.get_schedule_def("weekly_retraining")
+    weekly = labelled.defs.resolve_schedule_def("weekly_retraining")
     with dg.build_schedule_context(
         instance=labelled.instance,
         resources={"registry": labelled.resources()["registry"]},
@@ -116,7 +116,7 @@ def test_label_volume_sensor_counts_from_the_last_training(labelled: Platform) -
 def _drift_tick(platform: Platform):
     import dagster as dg
 
-    sensor = platform.defs.get_sensor_def("drift_sensor")
+    sensor = platform.defs.resolve_sensor_def("drift_sensor")
     with dg.build_sensor_context(
         instance=platform.instance,
         definitions=platform.defs,
@@ -170,12 +170,12 @@ def test_schedules_retrain_weekly_and_ingest_yesterday() -> None:
     from fraud_assets.definitions import defs
 
     definitions = defs()
-    weekly = definitions.get_schedule_def("weekly_retraining")
+    weekly = definitions.resolve_schedule_def("weekly_retraining")
     assert weekly.cron_schedule == "0 2 * * 1" and weekly.job_name == "retraining"
     assert weekly.default_status == dg.DefaultScheduleStatus.RUNNING
     assert weekly.required_resource_keys == {"registry"}  # skips during a release
 
-    daily = definitions.get_schedule_def("daily_ingestion")
+    daily = definitions.resolve_schedule_def("daily_ingestion")
     assert daily.default_status == dg.DefaultScheduleStatus.RUNNING
     moment = datetime(2026, 6, 2, 0, 30, tzinfo=UTC)
     context = dg.build_schedule_context(scheduled_execution_time=moment)

@@ -85,7 +85,7 @@ def test_daily_schedule_runs_the_policy_job_in_process() -> None:
     from fraud_assets.definitions import defs
 
     definitions = defs()
-    schedule = definitions.get_schedule_def("threshold_policy_daily")
+    schedule = definitions.resolve_schedule_def("threshold_policy_daily")
     assert schedule.cron_schedule == "0 3 * * *" and schedule.job_name == "threshold_policy_update"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     job = definitions.resolve_job_def("threshold_policy_update")

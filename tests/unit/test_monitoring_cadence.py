@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "from fraud_assets.definitions import defs;"
-    "s = defs().get_schedule_def('drift_every_6_hours');"
+    "s = defs().resolve_schedule_def('drift_every_6_hours');"
     "print(s.cron_schedule, '|', s.tags['fraud/reason'])"
 )
 
