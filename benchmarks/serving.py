@@ -304,7 +304,7 @@ def start_scorers(
             root=home / "server",
             code=before if name == BEFORE else REPO,
         )
-        wait_for(server, lambda m, a=aliases: m["shadow"] == a.get("challenger"))
+        wait_for(server, lambda m, a=aliases: m["challenger"] == a.get("challenger"))
         wait_for(server, lambda m, a=aliases: m["canary"] == a.get("canary"))
         servers[name] = server
     return servers
@@ -392,7 +392,7 @@ def main() -> None:
         ).start()
         shadow = ShadowRunner(log).start()
         full = Scorer(
-            Slots(champion=loaded[0], shadow=loaded[2], policy=ThresholdPolicy()),
+            Slots(champion=loaded[0], challenger=loaded[2], policy=ThresholdPolicy()),
             hash_key="bench",
             prediction_log=log,
             shadow=shadow,

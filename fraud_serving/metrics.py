@@ -114,10 +114,10 @@ def create_failure_series() -> None:
 
 
 def create_model_series(slot: str, version: str) -> None:
-    """The series that a model just loaded into `slot` (champion, canary, shadow) will count,
+    """The series that a model just loaded into `slot` (champion, canary, challenger) will count,
     at 0: Prometheus's first scrape then sees 0, so `increase()` counts the requests served
     before it (a series born at N hides those N)."""
-    if slot == "shadow":
+    if slot == "challenger":
         for counter in (SHADOW_PREDICTIONS, SHADOW_DISAGREEMENTS, SHADOW_FAILED):
             counter.labels(version)
         return

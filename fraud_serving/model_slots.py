@@ -4,8 +4,9 @@
 checked, policy read) and hands it over in one reference assignment, so a request sees either
 the old set or the new set, never half of each. When the registry is unreachable, or a new
 version fails to load, the last good champion keeps serving; the failure shows in
-`fraud_registry_up`, `fraud_model_load_failures_total` and in `/model`. A canary or shadow
-version that fails to load is dropped (its traffic goes to the champion) rather than kept.
+`fraud_registry_up`, `fraud_model_load_failures_total` and in `/model`. A canary or challenger
+(shadow) version that fails to load is dropped (its traffic goes to the champion) rather than
+kept.
 Every failed read (registry, policy, monitoring figures) counts in
 `fraud_scorer_read_failures_total{source}` and is logged once per cause, and when it recovers.
 """
@@ -22,12 +23,15 @@ from typing import Any
 
 from fraud_core.model import LoadedModel
 from fraud_core.policy import ThresholdPolicy
+from fraud_core.registry.names import CANARY, CHALLENGER, CHAMPION
 from fraud_serving import metrics
 from fraud_serving.failures import FailureLog
 
 log = logging.getLogger(__name__)
 
-ROLES = {"champion": "champion", "canary": "canary", "shadow": "challenger"}
+SLOTS = (CHAMPION, CANARY, CHALLENGER)
+"""Each slot holds the version of the registry alias of its name; the challenger is scored in
+shadow."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class Slots:
     champion: LoadedModel | None = None
     canary: LoadedModel | None = None
     canary_percent: int = 0
-    shadow: LoadedModel | None = None
+    challenger: LoadedModel | None = None
     policy: ThresholdPolicy | None = None
 
     @property
@@ -49,7 +53,7 @@ class Slots:
         """Release stage as served: canary N%, shadow, or stable."""
         if self.canary is not None and self.canary_percent > 0:
             return f"canary {self.canary_percent}%"
-        if self.shadow is not None:
+        if self.challenger is not None:
             return "shadow"
         return "stable" if self.champion is not None else "no model"
 
@@ -59,12 +63,13 @@ class Slots:
 
         return (
             f"champion={version(self.champion)} canary={version(self.canary)}"
-            f"@{self.canary_percent}% shadow={version(self.shadow)}"
+            f"@{self.canary_percent}% challenger={version(self.challenger)}"
             f" policy={self.policy and self.policy.version}"
         )
 
     def models(self) -> dict[str, LoadedModel]:
-        return {m.version: m for m in (self.champion, self.canary, self.shadow) if m is not None}
+        served = (self.champion, self.canary, self.challenger)
+        return {m.version: m for m in served if m is not None}
 
 
 @dataclass
@@ -127,7 +132,7 @@ class RegistryFollower:
         except Exception as error:
             store_errors.append(f"monitoring: {self._read_failed('monitoring', error)}")
         if new != current:
-            for slot in ("champion", "canary", "shadow"):
+            for slot in SLOTS:
                 model = getattr(new, slot)
                 if model is not None:
                     metrics.create_model_series(slot, model.version)
@@ -159,8 +164,8 @@ class RegistryFollower:
         self.status.aliases = dict(aliases)
         loaded = current.models()
         changes: dict[str, Any] = {"canary_percent": max(0, min(100, percent))}
-        for slot, alias in ROLES.items():
-            version = aliases.get(alias)
+        for slot in SLOTS:
+            version = aliases.get(slot)
             have = getattr(current, slot)
             if version is None:
                 if slot == "champion":
@@ -169,7 +174,7 @@ class RegistryFollower:
                     continue
                 changes[slot] = None
             elif have is None or have.version != version:
-                model = loaded.get(version) or self._load(version, alias, errors)
+                model = loaded.get(version) or self._load(version, slot, errors)
                 if model is not None:
                     loaded[version] = model
                     changes[slot] = model

@@ -178,9 +178,9 @@ class Scorer:
         metrics.SCORE.labels(variant).observe(score)
         if self.log is not None:
             self.log.put("prediction", self._row(tx, x, response, amount_usd))
-        if self.shadow is not None and slots.shadow is not None:
+        if self.shadow is not None and slots.challenger is not None:
             self.shadow.submit(
-                slots.shadow,
+                slots.challenger,
                 ShadowItem(tx.transaction_id, tx.event_time, x, threshold, block),
             )
         return response

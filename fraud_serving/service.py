@@ -10,8 +10,8 @@ Endpoints:
   ``Authorization: Bearer $FRAUD_API_KEY`` (401 otherwise). Labels of unknown transactions
   are refused with 422 naming them; the others are stored. A failing store gives 503 with
   ``Retry-After`` (`fraud_serving.feedback`).
-- ``GET /model``: champion, canary and shadow versions, canary percent, policy version,
-  stage, feature spec version, registry/store errors of the last poll.
+- ``GET /model``: champion, canary and challenger (scored in shadow) versions, canary percent,
+  policy version, stage, feature spec version, registry/store errors of the last poll.
 - ``/livez``, ``/readyz`` (503 until a champion and the thresholds are loaded), ``/metrics``.
 
 Each worker process runs its own scorer, registry follower, shadow runner and prediction log
@@ -80,7 +80,7 @@ NOT_READY = {"error": "not ready: no champion model or threshold policy loaded y
     tracing={} if SETTINGS.trace_scoring else {"excluded_urls": UNTRACED_URLS},
 )
 class FraudScorer:
-    """Champion, canary and shadow models behind one HTTP face; state lives in `Scorer`."""
+    """Champion, canary and challenger (in shadow) behind one HTTP face; state: `Scorer`."""
 
     def __init__(self) -> None:
         settings = SETTINGS
@@ -159,7 +159,7 @@ class FraudScorer:
             "champion": slots.champion and slots.champion.version,
             "canary": slots.canary and slots.canary.version,
             "canary_percent": slots.canary_percent if slots.canary is not None else 0,
-            "shadow": slots.shadow and slots.shadow.version,
+            "challenger": slots.challenger and slots.challenger.version,
             "policy_version": slots.policy and slots.policy.version,
             "stage": slots.stage,
             "feature_spec_version": FEATURE_SPEC.version,

@@ -122,7 +122,7 @@ def _follow(watch, player, client, options, say, t0) -> None:
         if tick - last_status >= 30:
             model = client.get("/model").json()
             say(
-                f"status: champion v{model['champion']}, shadow v{model['shadow'] or '-'}, "
+                f"status: champion v{model['champion']}, challenger v{model['challenger'] or '-'}, "
                 f"canary v{model['canary'] or '-'} at {model['canary_percent']}%; "
                 f"{player.played:,} payments played, {player.labels_posted:,} outcomes in"
             )

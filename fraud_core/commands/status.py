@@ -20,8 +20,9 @@ METRICS = (("FPR", "fpr"), ("FPR est.", "fpr_estimate"), ("drift", "drifted_shar
 @click.option("--dagster-url", default="http://127.0.0.1:3000", show_default=True,
               help="Dagster webserver, for the last runs.")  # fmt: skip
 def status(db_url: str | None, tracking_uri: str | None, dagster_url: str) -> None:
-    """Champion, canary and shadow versions, canary share and release stage, the latest FPR
-    and drift figures of monitoring, firing alert conditions, and the last runs."""
+    """The aliases' versions (the challenger is the one in shadow), canary share and release
+    stage, the latest FPR and drift figures of monitoring, firing alert conditions, and the
+    last runs."""
     from fraud_core.commands.status_sources import Database, Missing, default_urls
 
     default_store, default_registry = default_urls()
@@ -45,7 +46,7 @@ def status(db_url: str | None, tracking_uri: str | None, dagster_url: str) -> No
 def _registry(db) -> bool:
     """Prints who serves; whether a release is in progress."""
     from fraud_core.commands.status_sources import registry_state
-    from fraud_core.registry.names import CANARY_TAG
+    from fraud_core.registry.names import ALIASES, CANARY_TAG
     from fraud_core.release import SHADOW, STABLE, STAGE_STARTED_TAG, canary_stage
     from fraud_core.settings import get_settings
 
@@ -60,9 +61,8 @@ def _registry(db) -> bool:
     releasing = "canary" in aliases or "challenger" in aliases
     if not releasing:
         click.echo("release   no release in progress")
-    for name, alias in (("champion", "champion"), ("canary", "canary"),
-                        ("shadow", "challenger"), ("previous", "previous")):  # fmt: skip
-        click.echo(f"{name:<9} {aliases.get(alias, '-')}")
+    for alias in ALIASES:
+        click.echo(f"{alias:<9} {aliases.get(alias, '-')}")
     percent = state["tags"].get(CANARY_TAG, "0") if "canary" in aliases else "0"
     click.echo(f"traffic   {percent}% to the canary")
     stage = STABLE

@@ -93,7 +93,7 @@ def score_batch(server: ScorerServer, start: int, count: int) -> list[dict]:
 def test_model_endpoint_reports_what_is_served(served: Served) -> None:
     info = served.server.model()
     assert info["ready"] is True
-    assert (info["champion"], info["canary"], info["shadow"]) == ("1", "2", "3")
+    assert (info["champion"], info["canary"], info["challenger"]) == ("1", "2", "3")
     assert info["canary_percent"] == 10 and info["stage"] == "canary 10%"
     assert info["policy_version"] == "static-0.5"
     assert info["feature_spec_version"] == FEATURE_SPEC.version
@@ -360,7 +360,7 @@ def test_a_version_that_fails_to_load_is_not_served(served: Served) -> None:
     registry.set_alias("challenger", "4", **ACTOR)  # trained on another feature spec
     wait_until(
         lambda: every_worker(
-            server, lambda m: m["shadow"] is None and "version 4" in (m["registry_error"] or "")
+            server, lambda m: m["challenger"] is None and "version 4" in (m["registry_error"] or "")
         ),
         what="the load failure reported by every worker",
     )
@@ -370,8 +370,10 @@ def test_a_version_that_fails_to_load_is_not_served(served: Served) -> None:
     assert response.status_code == 200 and response.json()["model_version"] == "2"
     registry.set_alias("challenger", "3", **ACTOR)
     wait_until(
-        lambda: every_worker(server, lambda m: m["shadow"] == "3" and m["registry_error"] is None),
-        what="shadow 3 loaded",
+        lambda: every_worker(
+            server, lambda m: m["challenger"] == "3" and m["registry_error"] is None
+        ),
+        what="challenger 3 loaded",
     )
 
 

@@ -83,13 +83,13 @@ def test_alias_moves_reuse_loaded_models(follower: RegistryFollower) -> None:
     registry.aliases_.update(canary="2", challenger="3")
     registry.percent = 25
     slots = follower.poll_once()
-    assert (slots.canary.version, slots.canary_percent, slots.shadow.version) == ("2", 25, "3")
+    assert (slots.canary.version, slots.canary_percent, slots.challenger.version) == ("2", 25, "3")
     assert slots.stage == "canary 25%"
     registry.aliases_ = {"champion": "2", "previous": "1"}  # promoted
     registry.percent = 0
     before = list(registry.loads)
     slots = follower.poll_once()
-    assert slots.champion.version == "2" and slots.canary is None and slots.shadow is None
+    assert slots.champion.version == "2" and slots.canary is None and slots.challenger is None
     assert registry.loads == before  # version 2 was already in memory
 
 

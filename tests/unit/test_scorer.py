@@ -106,7 +106,7 @@ def test_exploration_is_capped_and_logged_with_propensity() -> None:
 def test_shadow_scores_off_the_response_and_never_decides() -> None:
     log = ListLog()
     shadow = ShadowRunner(log).start()
-    slots = Slots(champion=CHAMPION, shadow=SHADOW, policy=ThresholdPolicy())
+    slots = Slots(champion=CHAMPION, challenger=SHADOW, policy=ThresholdPolicy())
     scorer = Scorer(slots, hash_key="k", prediction_log=log, shadow=shadow)
     before = metrics.SHADOW_DISAGREEMENTS.labels("3")._value.get()
     results = scorer.score_many(TXS[:300])
@@ -130,7 +130,7 @@ class BrokenModel:
 def test_a_shadow_that_cannot_score_is_counted_not_silent(caplog: pytest.LogCaptureFixture) -> None:
     log = ListLog()
     shadow = ShadowRunner(log)
-    slots = Slots(champion=CHAMPION, shadow=BrokenModel(), policy=ThresholdPolicy())
+    slots = Slots(champion=CHAMPION, challenger=BrokenModel(), policy=ThresholdPolicy())
     scorer = Scorer(slots, hash_key="k", prediction_log=log, shadow=shadow)
     before = metrics.SHADOW_FAILED.labels("9")._value.get()
     for start in (0, 100):
