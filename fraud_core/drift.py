@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fraud_core.features import FEATURE_NAMES
+from fraud_core.monitoring_rules import DEFAULT_DRIFT_SHARE, THRESHOLDS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,8 +42,6 @@ ONE_HOT_GROUPS = {
     "merchant_category": "mcc_",
 }
 SKEWED = ("amount_usd", SCORE)
-THRESHOLDS = {"wasserstein": 0.1, "jensenshannon": 0.1, "quantile_psi": 0.1}
-DEFAULT_DRIFT_SHARE = 0.2
 PSI_BINS = 10
 _PSI_FLOOR = 1e-4
 _NONE = "none"

@@ -37,10 +37,6 @@ FIGURES = (
     "expected_cost_missed_fraud",
 )
 """Performance figures; costs are USD per 1,000 predictions (comparable across windows)."""
-REALIZED_WINDOW_DAYS = 30
-"""Realized figures: predictions of the latest 30 days whose labels have matured."""
-ESTIMATE_WINDOW_DAYS = 7
-"""Label-free figures: predictions of the last 7 days."""
 Key = tuple[str, str, str]
 """(model_version, variant, segment)"""
 

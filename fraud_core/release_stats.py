@@ -26,8 +26,6 @@ import math
 from functools import lru_cache
 from statistics import NormalDist
 
-import numpy as np
-
 _NORMAL = NormalDist()
 
 
@@ -54,6 +52,8 @@ def decline_evidence(
     `size`: canary predictions at which the stage's test ends. `champion_grows`: the champion
     keeps serving during the stage (False at 100 %, when its comparison rows are fixed).
     """
+    import numpy as np  # here: the code location imports this module as it loads
+
     n1, x1 = np.asarray(canary_n, float), np.asarray(canary_blocks, float)
     n0, x0 = np.asarray(champion_n, float), np.asarray(champion_blocks, float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -69,6 +69,8 @@ def decline_evidence(
 
 def decline_harmful(evidence, canary_rate, champion_rate, alpha: float, floor: float):
     """The rollback rule: evidence at the boundary and an increase of at least the floor."""
+    import numpy as np
+
     return (np.asarray(evidence) >= boundary(alpha)) & (
         np.asarray(canary_rate) - np.asarray(champion_rate) >= floor
     )

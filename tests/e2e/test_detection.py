@@ -109,7 +109,7 @@ def crossings(seed: int, pre_days: int = 90, post_days: int = 300, per_day: int 
     )
     from fraud_core.features import featurize_frame
     from fraud_core.maturity import MATURITY_DAYS
-    from fraud_core.monitoring import ESTIMATE_WINDOW_DAYS, REALIZED_WINDOW_DAYS
+    from fraud_core.monitoring_rules import ESTIMATE_WINDOW_DAYS, REALIZED_WINDOW_DAYS
     from fraud_core.policy import DEFAULT_THRESHOLD as THRESHOLD
     from fraud_core.simulation import amount_usd, decide, generate_labels
     from fraud_core.simulation.incident import SCALE_POS_WEIGHT, train_recipe

@@ -9,7 +9,7 @@ from fraud_assets.handoffs import ReferenceSample
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder, RegistryResource
 from fraud_assets.tables import metadata_table
-from fraud_core.drift import DEFAULT_DRIFT_SHARE
+from fraud_core.monitoring_rules import DEFAULT_DRIFT_SHARE
 
 if TYPE_CHECKING:
     import pandas as pd

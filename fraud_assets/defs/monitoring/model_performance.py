@@ -7,7 +7,7 @@ import dagster as dg
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource
 from fraud_assets.tables import metadata_table
-from fraud_core.monitoring import REALIZED_WINDOW_DAYS
+from fraud_core.monitoring_rules import REALIZED_WINDOW_DAYS
 
 
 class PerformanceConfig(dg.Config):

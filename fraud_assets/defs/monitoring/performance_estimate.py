@@ -7,7 +7,7 @@ import dagster as dg
 from fraud_assets.defs.monitoring.model_performance import figures_table, headline
 from fraud_assets.provenance import provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, RegistryResource
-from fraud_core.monitoring import ESTIMATE_WINDOW_DAYS
+from fraud_core.monitoring_rules import ESTIMATE_WINDOW_DAYS
 
 SPW_PARAM = "scale_pos_weight_used"
 

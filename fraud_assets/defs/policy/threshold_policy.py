@@ -9,7 +9,7 @@ from fraud_assets.provenance import actor, provenance
 from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
 from fraud_assets.tables import metadata_table
 from fraud_core.fpr_lines import FPR_WARNING
-from fraud_core.monitoring import REALIZED_WINDOW_DAYS
+from fraud_core.monitoring_rules import REALIZED_WINDOW_DAYS
 
 SEGMENT_COLUMNS = (
     "segment",
