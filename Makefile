@@ -12,8 +12,8 @@ PYTEST_ARGS ?=
 uv:  # a machine without uv gets it from PyPI into .tools/ (no user or system site needed)
 	@[ -x "$(UV)" ] || python3 -m pip install --quiet --target $(CURDIR)/.tools uv
 
-install: uv
-	@$(UV) sync --locked --quiet
+install: uv  # compiled: under PYTHONDONTWRITEBYTECODE each process compiled its imports
+	@$(UV) sync --locked --quiet --compile-bytecode
 
 run: install
 	@$(UV) run python -m fraud_assets.platform

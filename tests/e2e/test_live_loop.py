@@ -202,11 +202,18 @@ def test_sensor_launched_retraining_reaches_promotion(live: Live) -> None:
     assert any(e["subject"].endswith(f"/{version}") for e in gate)
     stages = [e for e in live.audit("release.stage") if e["subject"].endswith(f"/{version}")]
     assert {50, 100} <= {e["details"]["percent"] for e in stages}
-    aliases = live.registry.aliases()
-    assert aliases[CHAMPION] == version and aliases[PREVIOUS] == "1"
-    tags = live.registry.get_version(version).tags
-    assert tags["validation_gate"] == "passed"
-    assert "promote" in tags["last_alias_move"]
+
+    def applied() -> bool:  # a move is audited first, then the aliases move, then the tag
+        aliases = live.registry.aliases()
+        tag = live.registry.get_version(version).tags.get("last_alias_move", "")
+        return (
+            aliases.get(CHAMPION) == version
+            and aliases.get(PREVIOUS) == "1"
+            and ('"promote"' in tag)
+        )
+
+    live.wait_for(applied, f"promotion of {version} applied to the aliases and tagged", timeout=60)
+    assert live.registry.get_version(version).tags["validation_gate"] == "passed"
     print(f"promotion after {time.monotonic() - started:.0f} s of waiting")
 
 
@@ -231,9 +238,12 @@ def test_unhealthy_canary_is_rolled_back_by_the_daemon(live: Live) -> None:
     )
     assert rolled[0]["actor"] == "dagster:sensor:canary_health_sensor"
     assert "blocks" in rolled[0]["reason"]
-    aliases = live.registry.aliases()
-    assert CANARY not in aliases and aliases[CHAMPION] == champion
-    info = live.registry.get_version(version)
-    assert info.rejected
+    registry = live.registry
+    live.wait_for(  # audited first, then applied: the canary alias goes, the version is rejected
+        lambda: CANARY not in registry.aliases() and registry.get_version(version).rejected,
+        f"rollback of {version} applied",
+        timeout=60,
+    )
+    assert live.registry.aliases()[CHAMPION] == champion
     runs = [r for r in live.runs("rollback") if r.tags.get("dagster/sensor_name")]
     assert runs and runs[0].tags["dagster/sensor_name"] == "canary_health_sensor"
