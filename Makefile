@@ -14,6 +14,7 @@ uv:  # a machine without uv gets it from PyPI into .tools/ (no user or system si
 
 install: uv  # compiled: under PYTHONDONTWRITEBYTECODE each process compiled its imports
 	@$(UV) sync --locked --quiet --compile-bytecode
+	@$(UV) run --locked python -m compileall -q fraud_core fraud_assets fraud_serving
 
 run: install
 	@$(UV) run python -m fraud_assets.platform

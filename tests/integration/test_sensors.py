@@ -17,7 +17,16 @@ __all__ = ["platform"]  # the fixture, imported for pytest
 
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("mlflow", "xgboost", "sklearn", "evidently", "bentoml", "dagster_mlflow", "pandas")
+HEAVY = (
+    "mlflow",
+    "xgboost",
+    "sklearn",
+    "evidently",
+    "bentoml",
+    "dagster_mlflow",
+    "pandas",
+    "numpy",
+)
 
 
 def _tick(platform: Platform, cursor: str | None = None):

@@ -23,7 +23,7 @@ from fraud_assets.resources import (
     RegistryResource,
 )
 from fraud_assets.tables import metadata_table
-from fraud_core.training import Recipe
+from fraud_core.training_rules import Recipe
 
 
 class TrainingRecipe(dg.Config):

@@ -11,7 +11,7 @@ from fraud_assets.handoffs import HANDOFF_IO_MANAGER, GateVerdict, TrainedCandid
 from fraud_assets.provenance import actor, mlflow_run_url, provenance
 from fraud_assets.resources import RegistryResource
 from fraud_assets.tables import metadata_table
-from fraud_core.training import GatePolicy
+from fraud_core.training_rules import GatePolicy
 
 _DEFAULT = GatePolicy()
 
