@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
+import numpy as np
 
 from fraud_assets.handoffs import HANDOFF_IO_MANAGER, LabeledSnapshot, TrainingSnapshot
 from fraud_assets.provenance import provenance
@@ -60,6 +61,18 @@ def _write_rows(
     if not summaries:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     return pd.concat(summaries, ignore_index=True)
+
+
+def iso_weeks(times: "pd.Series") -> "pd.Series":
+    """Each time's ISO week as `YYYY-Www` (`strftime("%G-W%V")`), formatted once per distinct
+    week rather than per row (strftime on 200,000 rows cost 0.8 s of every retraining)."""
+    import pandas as pd
+
+    calendar = times.dt.isocalendar()
+    code = calendar["year"].to_numpy("int64") * 100 + calendar["week"].to_numpy("int64")
+    distinct, index = np.unique(code, return_inverse=True)
+    names = np.array([f"{c // 100}-W{c % 100:02d}" for c in distinct.tolist()], dtype=object)
+    return pd.Series(names[index], index=times.index, name="week")
 
 
 @dg.asset(
@@ -118,8 +131,7 @@ def training_dataset(
             metadata={"labeled_rows": len(rows), "window": window},
         )
     written.replace(path)
-    week = rows["event_time"].dt.strftime("%G-W%V").rename("week")
-    weekly = rows.groupby([week, "label"]).size().unstack(fill_value=0)
+    weekly = rows.groupby([iso_weeks(rows["event_time"]), "label"]).size().unstack(fill_value=0)
     return dg.Output(
         snapshot,
         metadata={
