@@ -137,15 +137,28 @@ def figure_rows(
 
 def segment_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """`all`, then `<dimension>=<value>` for payment method, country group and amount band."""
+    return _masks(_segment_values(frame), np.ones(len(frame), dtype=bool))
+
+
+def _segment_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     from fraud_core.training import SEGMENT_DIMENSIONS, segments_of
 
     segments = segments_of(frame)
-    masks = {ALL: np.ones(len(frame), dtype=bool)}
-    for dimension in SEGMENT_DIMENSIONS:
-        values = segments[dimension].to_numpy()
-        for value in sorted(set(values)):
-            masks[f"{dimension}={value}"] = values == value
+    return {dimension: segments[dimension].to_numpy() for dimension in SEGMENT_DIMENSIONS}
+
+
+def _masks(values: dict[str, np.ndarray], within: np.ndarray) -> dict[str, np.ndarray]:
+    """`segment_masks` of the rows `within` selects, as masks over the whole frame (segments
+    computed once for every group of a frame, not once per group)."""
+    masks = {ALL: within}
+    for dimension, column in values.items():
+        for value in sorted(set(column[within].tolist())):
+            masks[f"{dimension}={value}"] = within & (column == value)
     return masks
+
+
+ESTIMATE_COLUMNS = ("score", "threshold", "decision", "amount_usd", "propensity", "explored")
+"""What `evaluation.estimate` reads of a prediction: a group's rows are cut from these only."""
 
 
 def _split_costs(costs: Costs | None) -> tuple[Costs, Costs, Costs]:
@@ -198,10 +211,11 @@ def realized_figures(
     states = np.asarray(states, dtype=object)
     figures: dict[Key, dict[str, float]] = {}
     support: dict[Key, int] = {}
+    values = _segment_values(frame)
+    read = frame[[c for c in ESTIMATE_COLUMNS if c in frame.columns]]
     for version, variant, in_group in _groups(frame):
-        group, group_states = frame[in_group], states[in_group]
-        for segment, mask in segment_masks(group).items():
-            rows, row_states = group[mask], group_states[mask]
+        for segment, mask in _masks(values, in_group).items():
+            rows, row_states = read[mask], states[mask]
             main = estimate(rows, row_states, costs=costs)
             if main.rows_used < min_rows:
                 continue
@@ -231,10 +245,10 @@ def estimated_figures(
     amount = frame["amount_usd"].to_numpy(np.float64)
     figures: dict[Key, dict[str, float]] = {}
     support: dict[Key, int] = {}
+    values = _segment_values(frame)
     for version, variant, in_group in _groups(frame):
-        group = frame[in_group]
-        for segment, mask in segment_masks(group).items():
-            rows = np.flatnonzero(in_group)[mask]
+        for segment, mask in _masks(values, in_group).items():
+            rows = np.flatnonzero(mask)
             if len(rows) < min_rows:
                 continue
             args = (p[rows], blocked[rows], amount[rows])

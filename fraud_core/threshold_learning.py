@@ -382,13 +382,18 @@ def learn_thresholds(
         "amount_usd": labeled["amount_usd"].to_numpy(np.float64),
         "weight": labeled["weight"].to_numpy(np.float64),
     }
-    under: dict[str, list[str]] = {}
-    for path in sorted(set(paths)):
+    # each row's path as an index into the distinct paths: a node's rows are those whose index
+    # is one of its paths (integer comparisons, not string ones over every row per node)
+    distinct, path_index = np.unique(paths, return_inverse=True)
+    under: dict[str, list[int]] = {}
+    for i, path in enumerate(distinct.tolist()):
         for node in ancestry(path):
-            under.setdefault(node, []).append(path)
+            under.setdefault(node, []).append(i)
     nodes: dict[str, _Node] = {}
     for segment in sorted(under, key=lambda s: (len(ancestry(s)), s)):
-        mask = np.isin(paths, under[segment])
+        member = np.zeros(len(distinct), dtype=bool)
+        member[under[segment]] = True
+        mask = member[path_index]
         rows = {name: values[mask] for name, values in columns.items()}
         nodes[segment] = _fit_node(segment, rows, grid, priors, config, costs)
 
@@ -459,16 +464,18 @@ def policy_contribution(
     both, over all rows (`all`, first) and per top-level segment (amount band x tenure)."""
     costs = costs or Costs()
     paths = labeled["segment"].to_numpy().astype(str)
-    served = {s: policy.threshold(s) for s in set(paths)}
-    threshold = np.array([served[s] for s in paths], dtype=np.float64)
+    distinct, path_index = np.unique(paths, return_inverse=True)  # looked up once per path
+    served = np.array([policy.threshold(s) for s in distinct.tolist()], dtype=np.float64)
+    threshold = served[path_index]
     score = labeled["score"].to_numpy(np.float64)
     block = np.vstack([score >= threshold, score >= DEFAULT_THRESHOLD])
     is_fraud = labeled["is_fraud"].to_numpy(bool)
     usd = labeled["amount_usd"].to_numpy(np.float64)
     weight = labeled["weight"].to_numpy(np.float64)
-    group = np.array([top_level(s) for s in paths], dtype=object)
+    tops = np.array([top_level(s) for s in distinct.tolist()], dtype=object)
+    group = tops[path_index]
     out = []
-    for name in [ROOT, *sorted(set(group) - {ROOT})]:
+    for name in [ROOT, *sorted(set(tops.tolist()) - {ROOT})]:
         rows = np.ones(len(paths), bool) if name == ROOT else group == name
         f = decision_figures(block[:, rows], is_fraud[rows], usd[rows], weight[rows], costs)
         out.append(

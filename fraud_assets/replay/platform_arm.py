@@ -46,6 +46,8 @@ daily after the 00:30 ingestion below 40,000 payments a day (the 6-hourly defaul
 study's 50,000). The release gates catch a 50 % rise in declines rather than the default 20 %:
 sized for 20 % at 5,000 payments a day, a release would take about four months."""
 
+REPLAY_STORAGE = "fraud_assets.replay.storage"
+
 FILE_SOURCES = {"chargeback": "chargebacks", "ticket_export": "tickets"}
 """Label sources delivered as daily landing files (disputes go through `/feedback`)."""
 
@@ -85,6 +87,7 @@ def write_instance_config(home: Path) -> None:
     one at a time in one process, so the file-per-run layout (against writers contending across
     processes) buys it nothing: Dagster's consolidated SQLite event log keeps the same tables
     and queries in one file, and `dagster dev` on this home reads it as any other instance.
+    The run and event log storages keep their connections open (`fraud_assets.replay.storage`).
     """
     import yaml
 
@@ -93,17 +96,19 @@ def write_instance_config(home: Path) -> None:
     )
     del config["storage"]
     history = home / "history"
-    config["run_storage"] = _storage("runs", "SqliteRunStorage", history)
+    config["run_storage"] = _storage(REPLAY_STORAGE, "ReplayRunStorage", history)
     config["event_log_storage"] = _storage(
-        "event_log", "ConsolidatedSqliteEventLogStorage", history / "runs"
+        REPLAY_STORAGE, "ReplayEventLogStorage", history / "runs"
     )
-    config["schedule_storage"] = _storage("schedules", "SqliteScheduleStorage", home / "schedules")
+    config["schedule_storage"] = _storage(
+        "dagster._core.storage.schedules", "SqliteScheduleStorage", home / "schedules"
+    )
     (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def _storage(module: str, name: str, folder: Path) -> dict[str, Any]:
     return {
-        "module": f"dagster._core.storage.{module}",
+        "module": module,
         "class": name,
         "config": {"base_dir": str(folder)},
     }

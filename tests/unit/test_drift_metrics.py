@@ -99,6 +99,65 @@ def test_estimated_figures_use_calibrated_probabilities_per_group():
     assert support[("3", "champion", "all")] == mask.sum()
 
 
+def _per_group(frame, figures_of):
+    """The figures computed as they were before segments were cut once per frame: each
+    (version, variant) group as its own frame, its segments from that frame."""
+    out = {}
+    for (version, variant), group in frame.groupby(["model_version", "variant"], sort=True):
+        for segment, mask in monitoring.segment_masks(group).items():
+            out[(version, variant, segment)] = figures_of(group.index.to_numpy()[mask])
+    return out
+
+
+def test_realized_and_estimated_figures_equal_the_per_group_computation_exactly():
+    """Segments cut once per frame, rows read from the estimate's columns only: the same
+    floats, the same groups and segments, in the same order, as one frame per group."""
+    frame, states = log(8000, seed=3)
+    frame["model_version"] = np.where(np.arange(len(frame)) % 3 == 0, "4", "3")
+    missing = np.arange(len(frame)) % 7 == 0
+    frame["customer_country"] = np.where(missing, None, frame["customer_country"])
+    frame["extra"] = "ignored"
+    costs = monitoring._split_costs(None)
+
+    def realized(rows):
+        main = estimate(frame.iloc[rows], states[rows], costs=costs[0])
+        return main.rows_used, {
+            **{
+                k: v
+                for k, v in monitoring._figures(main.metrics, main.metrics, main.metrics).items()
+                if not k.startswith("expected_cost")
+            },  # fmt: skip
+            "expected_cost_false_block": estimate(
+                frame.iloc[rows], states[rows], costs=costs[1]
+            ).metrics.cost_per_1000_usd,
+            "expected_cost_missed_fraud": estimate(
+                frame.iloc[rows], states[rows], costs=costs[2]
+            ).metrics.cost_per_1000_usd,
+        }
+
+    reference = {k: v for k, v in _per_group(frame, realized).items() if v[0] >= 100}
+    figures, support = monitoring.realized_figures(frame, states, min_rows=100)
+    assert list(figures) == list(reference)
+    np.testing.assert_equal(figures, {k: v[1] for k, v in reference.items()})  # NaN == NaN
+    assert support == {k: v[0] for k, v in reference.items()}
+
+    p = np.clip(frame["score"].to_numpy() * 0.3, 0, 1)
+    blocked = (frame["score"] >= frame["threshold"]).to_numpy()
+    usd = frame["amount_usd"].to_numpy()
+
+    def estimated(rows):
+        args = (p[rows], blocked[rows], usd[rows])
+        return len(rows), monitoring._figures(
+            *(estimate_without_labels(*args, costs=c) for c in costs)
+        )
+
+    reference = {k: v for k, v in _per_group(frame, estimated).items() if v[0] >= 100}
+    figures, support = monitoring.estimated_figures(frame, p, min_rows=100)
+    assert list(figures) == list(reference)
+    np.testing.assert_equal(figures, {k: v[1] for k, v in reference.items()})  # NaN == NaN
+    assert support == {k: v[0] for k, v in reference.items()}
+
+
 def test_figure_rows_suffix_names_and_skip_undefined_values():
     figures = {("3", "champion", "all"): {"fpr": 0.1, "recall": float("nan")}}
     rows = monitoring.figure_rows(

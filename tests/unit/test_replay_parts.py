@@ -33,6 +33,43 @@ def test_replay_instance_keeps_every_run_in_one_event_log(tmp_path, monkeypatch)
     assert "event_log.db" in files and not {f"{run}.db" for run in runs} & files
 
 
+def test_replay_instance_storages_keep_one_engine_and_stay_plain_dagster_files(
+    tmp_path, monkeypatch
+) -> None:
+    """Runs and events go through one kept engine per storage (no open/checkpoint/close per
+    statement), in WAL mode; Dagster's own SQLite storages read the same files afterwards."""
+    import sqlite3
+
+    import dagster as dg
+    from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
+    from dagster._core.storage.runs import SqliteRunStorage
+
+    from fraud_assets.replay.storage import ReplayEventLogStorage, ReplayRunStorage
+
+    @dg.asset
+    def step() -> None:
+        pass
+
+    write_instance_config(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.run_storage, ReplayRunStorage)
+        assert isinstance(instance.event_log_storage, ReplayEventLogStorage)
+        runs = [dg.materialize([step], instance=instance).run_id for _ in range(3)]
+        engines = {id(instance.run_storage._kept), id(instance.event_log_storage._kept)}
+        dg.materialize([step], instance=instance)
+        assert {id(instance.run_storage._kept), id(instance.event_log_storage._kept)} == engines
+    history = tmp_path / "history"
+    for db in (history / "runs.db", history / "runs" / "event_log.db"):
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    plain_runs = SqliteRunStorage.from_local(str(history))
+    assert set(runs) <= {r.run_id for r in plain_runs.get_runs()}
+    plain_events = ConsolidatedSqliteEventLogStorage(str(history / "runs"))
+    records = plain_events.fetch_materializations(dg.AssetKey("step"), limit=10).records
+    assert len(records) == 4
+
+
 def test_label_queue_delivers_each_event_once_in_report_order() -> None:
     queue = LabelQueue()
     hours = [5, 1 / 6, 1]

@@ -377,3 +377,40 @@ def test_threshold_chart_names_each_exclusion_reason() -> None:
     panel = next(ax for ax in cost_curves_figure(learned).axes if ax.get_title().startswith("c "))
     labels = [t.get_text() for t in panel.get_legend().get_texts()]
     assert "excluded: FPR > 12%" in labels and "excluded: recall < 50%" in labels
+
+
+def test_each_node_learns_from_exactly_the_rows_under_it(world) -> None:
+    """Rows are matched to nodes by path index: every node's figures rest on the rows whose
+    path lies under it (checked against a string match per node), and the contribution per
+    top-level segment on the threshold each row's own path is served."""
+    labeled = world["labeled"]
+    learned = learn_thresholds(labeled, version="n")
+    paths = labeled["segment"].to_numpy().astype(str)
+    for segment, result in learned.segments.items():
+        under = np.array([segment in ancestry(p) for p in paths])
+        assert result.labeled_rows == under.sum(), segment
+        assert result.fraud_rows == labeled["is_fraud"].to_numpy()[under].sum(), segment
+        at = arm_figures(
+            labeled["score"].to_numpy()[under],
+            labeled["is_fraud"].to_numpy()[under],
+            labeled["amount_usd"].to_numpy()[under],
+            labeled["weight"].to_numpy()[under],
+            np.array([result.new_threshold]),
+            Costs(),
+        )
+        assert result.expected_cost_usd == pytest.approx(float(at["cost"][0]), rel=1e-12)
+
+    policy = learned.policy()
+    rows = policy_contribution(labeled, policy)
+    served = np.array([policy.threshold(p) for p in paths])
+    groups = np.array([top_level(p) for p in paths], dtype=object)
+    assert [r["segment"] for r in rows] == [ROOT, *sorted(set(groups.tolist()) - {ROOT})]
+    for row in rows:
+        mine = np.ones(len(paths), bool) if row["segment"] == ROOT else groups == row["segment"]
+        block = labeled["score"].to_numpy()[mine] >= served[mine]
+        fraud = labeled["is_fraud"].to_numpy()[mine]
+        weight = labeled["weight"].to_numpy()[mine]
+        assert row["labeled_rows"] == mine.sum()
+        assert row["policy_fpr"] == pytest.approx(
+            (block & ~fraud) @ weight / weight[~fraud].sum(), rel=1e-12
+        )

@@ -78,3 +78,34 @@ def test_snapshot_rows_reads_a_row_range_across_row_groups(rows: pd.DataFrame, t
     assert list(read["transaction_id"]) == list(rows["transaction_id"].iloc[1500:3200])
     assert sum(len(f) for f in snapshot_rows(str(path), 0, len(rows))) == len(rows)
     assert next(snapshot_rows(str(path), 3000, 4000)).shape == (1000, rows.shape[1])
+
+
+def test_segments_and_weeks_match_their_per_row_definitions() -> None:
+    """`segments_of` (bands by one search over the edges, a group per distinct country) and
+    the snapshot's ISO weeks give what the per-row functions give, edges and gaps included."""
+    from fraud_assets.defs.training.training_dataset import iso_weeks
+    from fraud_core.features import AMOUNT_BANDS, amount_band, country_group
+    from fraud_core.training import segments_of
+
+    rng = np.random.default_rng(5)
+    edges = [u for u, _ in AMOUNT_BANDS if np.isfinite(u)]
+    usd = np.r_[rng.lognormal(4, 2, 5000), edges, np.nextafter(edges, 0), 0.0, 1e300]
+    countries = np.array(["DE", "BR", "US", "ZZ", None], dtype=object)
+    frame = pd.DataFrame(
+        {
+            "payment_method": rng.choice(["card", "digital_wallet"], len(usd)),
+            "customer_country": rng.choice(countries, len(usd)),
+            "amount_usd": usd,
+        }
+    )
+    segments = segments_of(frame)
+    assert segments["amount_band"].tolist() == [amount_band(a) for a in usd]
+    assert segments["country_group"].tolist() == [
+        country_group(c) for c in frame["customer_country"]
+    ]
+    with pytest.raises(StopIteration):  # an amount no band takes is refused, as before
+        segments_of(frame.assign(amount_usd=np.nan))
+
+    times = pd.Series(pd.date_range("2020-12-25", "2027-01-05", freq="13h", tz="UTC"))
+    assert iso_weeks(times).tolist() == times.dt.strftime("%G-W%V").tolist()
+    assert iso_weeks(times.iloc[:0]).empty
