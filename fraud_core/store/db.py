@@ -44,11 +44,15 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+SQLITE_ONLY_INDEXES = ("ix_prediction_ids_prediction_id",)
+"""Created by the migrations on SQLite only (PostgreSQL draws ids from a sequence)."""
+
+
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic autogenerate filter: the day partitions of `predictions` (and their indexes)
-    are not tables of the models."""
+    and the SQLite-only indexes are not objects of the models."""
     partition = name is not None and name.startswith(("predictions_p", "predictions_default"))
-    return not (type_ in ("table", "index") and partition)
+    return not (type_ in ("table", "index") and partition or name in SQLITE_ONLY_INDEXES)
 
 
 def alembic_config() -> Config:

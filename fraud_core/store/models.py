@@ -77,7 +77,8 @@ class Base(DeclarativeBase):
 
 class PredictionKey(Base):
     """The key of every prediction logged: one row per transaction id, kept when retention drops
-    the prediction's day, so ids stay unique and label events keep their foreign key."""
+    the prediction's day, so ids stay unique and label events keep their foreign key. On SQLite
+    migration 0005 indexes `prediction_id` (unique), from which new ids are drawn."""
 
     __tablename__ = "prediction_ids"
 

@@ -206,6 +206,27 @@ def test_copy_fallback_when_a_writer_wins_the_race_after_the_lookup(
     assert store.count_predictions() == 15
 
 
+def test_a_batch_draws_its_ids_without_scanning_the_keys(store: FeedbackStore) -> None:
+    """On SQLite (the next ids follow the largest used) ids are unique across keys and the largest
+    comes from an index (the key table outlives retention: a scan each log flush); PostgreSQL
+    draws them from a sequence."""
+    from fraud_core.store.keys import draw_ids
+    from fraud_core.store.models import prediction_ids
+
+    store.insert_predictions([prediction(i) for i in range(3)])
+    with store.engine.begin() as conn:
+        first = draw_ids(conn, 2)
+        assert first[0] > 3 and first[1] == first[0] + 1
+        if store.engine.dialect.name == "sqlite":
+            duplicate = {"transaction_id": "tx-other", "prediction_id": 1, "event_time": T0}
+            with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+                conn.execute(prediction_ids.insert().values(duplicate))
+            plan = conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT max(prediction_id) FROM prediction_ids"
+            ).all()
+            assert not any("SCAN" in str(row[-1]) for row in plan), plan
+
+
 def test_predictions_round_trip(store: FeedbackStore) -> None:
     rows = [prediction(i) for i in range(4)]
     rows[1]["features"] = {"amount_usd": float("nan"), "is_new_device": 1.0}
