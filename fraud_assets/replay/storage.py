@@ -43,7 +43,27 @@ def kept_engine(conn_string: str) -> Engine:
     return engine
 
 
-class ReplayRunStorage(SqliteRunStorage):
+class _KeptEngine:
+    """Connections from one engine kept for the storage's life (`_conn_string` is Dagster's)."""
+
+    _conn_string: str
+    _kept: Engine | None = None
+
+    @contextmanager
+    def _kept_connection(self) -> Iterator[Connection]:
+        if self._kept is None:
+            self._kept = kept_engine(self._conn_string)
+        with self._kept.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        if self._kept is not None:
+            self._kept.dispose()
+            self._kept = None
+        super().dispose()  # type: ignore[misc]  # the Dagster storage's, next in the MRO
+
+
+class ReplayRunStorage(_KeptEngine, SqliteRunStorage):
     """`SqliteRunStorage` whose connections come from one kept engine."""
 
     @classmethod
@@ -52,32 +72,12 @@ class ReplayRunStorage(SqliteRunStorage):
     ) -> ReplayRunStorage:
         return cls.from_local(inst_data=inst_data, **config_value)
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        if getattr(self, "_kept", None) is None:
-            self._kept = kept_engine(self._conn_string)
-        with self._kept.connect() as conn, conn.begin():
-            yield conn
-
-    def dispose(self) -> None:
-        if getattr(self, "_kept", None) is not None:
-            self._kept.dispose()
-            self._kept = None
-        super().dispose()
+    def connect(self) -> Any:
+        return self._kept_connection()
 
 
-class ReplayEventLogStorage(ConsolidatedSqliteEventLogStorage):
+class ReplayEventLogStorage(_KeptEngine, ConsolidatedSqliteEventLogStorage):
     """`ConsolidatedSqliteEventLogStorage` whose connections come from one kept engine."""
 
-    @contextmanager
-    def _connect(self) -> Iterator[Connection]:
-        if getattr(self, "_kept", None) is None:
-            self._kept = kept_engine(self._conn_string)
-        with self._kept.connect() as conn, conn.begin():
-            yield conn
-
-    def dispose(self) -> None:
-        if getattr(self, "_kept", None) is not None:
-            self._kept.dispose()
-            self._kept = None
-        super().dispose()
+    def _connect(self) -> Any:
+        return self._kept_connection()
