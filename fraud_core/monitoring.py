@@ -135,21 +135,17 @@ def figure_rows(
     ]
 
 
-def segment_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """`all`, then `<dimension>=<value>` for payment method, country group and amount band."""
-    return _masks(_segment_values(frame), np.ones(len(frame), dtype=bool))
-
-
-def _segment_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+def segment_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each row's payment method, country group and amount band (computed once per frame)."""
     from fraud_core.training import SEGMENT_DIMENSIONS, segments_of
 
     segments = segments_of(frame)
     return {dimension: segments[dimension].to_numpy() for dimension in SEGMENT_DIMENSIONS}
 
 
-def _masks(values: dict[str, np.ndarray], within: np.ndarray) -> dict[str, np.ndarray]:
-    """`segment_masks` of the rows `within` selects, as masks over the whole frame (segments
-    computed once for every group of a frame, not once per group)."""
+def segment_masks(values: dict[str, np.ndarray], within: np.ndarray) -> dict[str, np.ndarray]:
+    """`all`, then `<dimension>=<value>` for payment method, country group and amount band, of
+    the rows `within` selects, as masks over the whole frame (`values`: `segment_values`)."""
     masks = {ALL: within}
     for dimension, column in values.items():
         for value in sorted(set(column[within].tolist())):
@@ -211,10 +207,10 @@ def realized_figures(
     states = np.asarray(states, dtype=object)
     figures: dict[Key, dict[str, float]] = {}
     support: dict[Key, int] = {}
-    values = _segment_values(frame)
+    values = segment_values(frame)
     read = frame[[c for c in ESTIMATE_COLUMNS if c in frame.columns]]
     for version, variant, in_group in _groups(frame):
-        for segment, mask in _masks(values, in_group).items():
+        for segment, mask in segment_masks(values, in_group).items():
             rows, row_states = read[mask], states[mask]
             main = estimate(rows, row_states, costs=costs)
             if main.rows_used < min_rows:
@@ -245,9 +241,9 @@ def estimated_figures(
     amount = frame["amount_usd"].to_numpy(np.float64)
     figures: dict[Key, dict[str, float]] = {}
     support: dict[Key, int] = {}
-    values = _segment_values(frame)
+    values = segment_values(frame)
     for version, variant, in_group in _groups(frame):
-        for segment, mask in _masks(values, in_group).items():
+        for segment, mask in segment_masks(values, in_group).items():
             rows = np.flatnonzero(mask)
             if len(rows) < min_rows:
                 continue

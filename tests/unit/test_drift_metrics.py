@@ -64,7 +64,7 @@ def log(n: int = 6000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 
 def test_segments_are_all_then_one_per_dimension_value():
     frame, _ = log(200)
-    masks = monitoring.segment_masks(frame)
+    masks = monitoring.segment_masks(monitoring.segment_values(frame), np.ones(200, dtype=bool))
     assert list(masks)[0] == "all" and masks["all"].all()
     assert masks["payment_method=card"].sum() + masks["payment_method=digital_wallet"].sum() == 200
     assert {"country_group=europe", "country_group=latin_america"} <= set(masks)
@@ -104,7 +104,9 @@ def _per_group(frame, figures_of):
     (version, variant) group as its own frame, its segments from that frame."""
     out = {}
     for (version, variant), group in frame.groupby(["model_version", "variant"], sort=True):
-        for segment, mask in monitoring.segment_masks(group).items():
+        everyone = np.ones(len(group), dtype=bool)
+        values = monitoring.segment_values(group)
+        for segment, mask in monitoring.segment_masks(values, everyone).items():
             out[(version, variant, segment)] = figures_of(group.index.to_numpy()[mask])
     return out
 
