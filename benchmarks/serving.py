@@ -304,7 +304,9 @@ def start_scorers(
             root=home / "server",
             code=before if name == BEFORE else REPO,
         )
-        wait_for(server, lambda m, a=aliases: m["challenger"] == a.get("challenger"))
+        # revisions before the slot rename report the challenger as "shadow"
+        challenger = aliases.get("challenger")
+        wait_for(server, lambda m, c=challenger: m.get("challenger", m.get("shadow")) == c)
         wait_for(server, lambda m, a=aliases: m["canary"] == a.get("canary"))
         servers[name] = server
     return servers
