@@ -59,6 +59,8 @@ from fraud_core.policy import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from fraud_core.model import LoadedModel
+
 DEFAULT_GRID: tuple[float, ...] = (
     *(round(0.05 * i, 2) for i in range(1, 20)),
     *(0.97, 0.98, 0.99, 0.995, 0.998, 0.999),
@@ -212,6 +214,17 @@ def segment_paths(frame: pd.DataFrame) -> np.ndarray:
     method = frame["payment_method"].to_numpy(object)
     paths = map(threshold_segment, usd.tolist(), age.tolist(), method.tolist())
     return np.fromiter(paths, dtype=object, count=len(frame))
+
+
+def rescored(predictions: pd.DataFrame, model: LoadedModel) -> pd.DataFrame:
+    """`predictions` (with every feature column, as the lake reads them) with `score` from
+    `model`; the logged score, from whichever model served the row, kept as `logged_score`."""
+    from fraud_core.features import FEATURE_NAMES
+    from fraud_core.store import features_frame
+
+    X = features_frame(predictions, FEATURE_NAMES).to_numpy(np.float32)
+    scores = model.predict(X).astype(np.float64) if len(X) else np.zeros(0)
+    return predictions.assign(logged_score=predictions["score"], score=scores)
 
 
 def labeled_frame(predictions: pd.DataFrame, states: np.ndarray) -> pd.DataFrame:

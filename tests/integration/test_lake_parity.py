@@ -73,7 +73,7 @@ def test_realized_figures_and_thresholds_are_the_same(world) -> None:
     store, lake = world
     end = NOW - timedelta(days=20)
     old = store.training_data(days=30, end=end, as_of=NOW)
-    new = lake.frame(  # what model_performance and threshold_policy read
+    new = lake.frame(  # what model_performance reads (threshold_policy: every feature)
         store,
         end - timedelta(days=30),
         end,

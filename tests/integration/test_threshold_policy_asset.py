@@ -3,6 +3,7 @@ written as a new policy version and are what `ThresholdPolicy.from_store` serves
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> Non
     from fraud_core.policy import STATIC_VERSION, ThresholdPolicy
 
     seed_log(platform.store, days=60, per_day=200)
+    assert platform.retrain().success  # the first champion, whose scores the policy cuts
     assert ThresholdPolicy.from_store(platform.store).version == STATIC_VERSION
 
     first = materialize(platform, ["threshold_policy"], run_config=CONFIG)
@@ -68,7 +70,10 @@ def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> Non
 def test_too_little_data_writes_nothing(platform: Platform) -> None:
     from fraud_core.policy import STATIC_VERSION, ThresholdPolicy
 
-    seed_log(platform.store, days=60, per_day=5)
+    # a champion trained on an older history; the policy's window holds five payments a day
+    seed_log(platform.store, days=60, per_day=200, end=datetime(2026, 4, 12, tzinfo=UTC))
+    assert platform.retrain().success
+    seed_log(platform.store, days=50, per_day=5, seed=1)
     result = materialize(platform, ["threshold_policy"], run_config=CONFIG)
     assert result.success
     meta = run_metadata(result, "threshold_policy")
@@ -95,3 +100,26 @@ def test_daily_schedule_runs_the_policy_job_in_process() -> None:
     ]
     (request,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
     assert "threshold policy" in request.tags["fraud/reason"]
+
+
+def test_thresholds_are_cut_on_the_champions_scores(platform: Platform) -> None:
+    """The matured rows were scored by whatever served them then (here: a model whose scores
+    say nothing); the policy scores them again with the champion and learns on those."""
+    from sqlalchemy import update
+
+    from fraud_core.store.models import predictions
+
+    seed_log(platform.store, days=60, per_day=200)
+    with platform.store.engine.begin() as conn:
+        conn.execute(update(predictions).values(score=0.01))
+    assert platform.retrain().success
+    champion = platform.registry.aliases()["champion"]
+    result = materialize(platform, ["threshold_policy"], run_config=CONFIG)
+    assert result.success
+    meta = run_metadata(result, "threshold_policy")
+    assert meta["model_version"] == champion and meta["written"]
+    # on the logged scores every threshold approves everything: no arm could beat the static
+    assert meta["expected_cost_usd"] < meta["static_expected_cost_usd"]
+    (audit,) = platform.store.audit_entries(action="policy.update")
+    assert audit["details"]["model_version"] == champion
+    assert f"v{champion}" in audit["reason"]

@@ -6,7 +6,13 @@ from datetime import timedelta
 import dagster as dg
 
 from fraud_assets.provenance import actor, provenance
-from fraud_assets.resources import Clock, FeedbackStoreResource, LakeResource, LocalFolder
+from fraud_assets.resources import (
+    Clock,
+    FeedbackStoreResource,
+    LakeResource,
+    LocalFolder,
+    RegistryResource,
+)
 from fraud_assets.tables import metadata_table
 from fraud_core.fpr_lines import FPR_WARNING
 from fraud_core.monitoring_rules import REALIZED_WINDOW_DAYS
@@ -55,13 +61,15 @@ def policy_version(now, run_id: str) -> str:
     group_name="policy",
     kinds={"sql", "pandas", "parquet"},
     owners=["team:data"],
-    description="Contextual thresholds on a segment hierarchy (all > amount band x tenure > "
-    "payment method): Thompson-sampling Beta arms over a threshold grid, updated "
-    "counterfactually from matured, inverse-propensity weighted labels with the previous "
-    "version as a decayed prior; each segment borrows its parent's posterior as a prior and "
-    "one without arms serves its nearest ancestor's threshold; no segment above 12% estimated "
-    "FPR or below 50% estimated recall. Writes a new policy_version to policy_arms (served on "
-    "the scorer's next poll), an audit entry, a cost-per-threshold plot, and the policy's "
+    description="Contextual thresholds for the champion on a segment hierarchy (all > amount "
+    "band x tenure > payment method): Thompson-sampling Beta arms over a threshold grid, "
+    "updated counterfactually from matured, inverse-propensity weighted labels, the rows scored "
+    "again by the champion (thresholds belong to its scores), with the previous version as a "
+    "decayed prior when it was learned for the same champion; each segment borrows its "
+    "parent's posterior as a prior and one without arms serves its nearest ancestor's "
+    "threshold; no segment above 12% estimated FPR or below 50% estimated recall. Writes a new "
+    "policy_version to policy_arms (served on the scorer's next poll), an audit entry, a "
+    "cost-per-threshold plot, and the policy's "
     "IPW-estimated cost, FPR and recall against the static 0.5 per top-level segment.",
 )
 def threshold_policy(
@@ -69,13 +77,16 @@ def threshold_policy(
     config: ThresholdPolicyConfig,
     store: FeedbackStoreResource,
     lake: LakeResource,
+    registry: RegistryResource,
     reports: LocalFolder,
     clock: Clock,
 ) -> dg.MaterializeResult:
     from fraud_core.evaluation import label_states
+    from fraud_core.features import FEATURE_NAMES
     from fraud_core.lake import DECISION_COLUMNS
     from fraud_core.maturity import MATURITY_DAYS
     from fraud_core.policy import ThresholdPolicy
+    from fraud_core.registry import CHAMPION
     from fraud_core.reports.thresholds import contribution_png, cost_curves_png
     from fraud_core.threshold_learning import (
         CONTRIBUTION_COLUMNS,
@@ -83,16 +94,26 @@ def threshold_policy(
         labeled_frame,
         learn_thresholds,
         policy_contribution,
+        rescored,
     )
 
     now = clock.current()
+    facade = registry.open()
+    champion = facade.version_for(CHAMPION)
+    if champion is None:
+        raise dg.Failure(
+            "no champion model yet: thresholds are learned on the champion's scores; train and "
+            "promote one first"
+        )
     maturity = config.maturity_days or MATURITY_DAYS
     end = now - timedelta(days=maturity)
     window = (end - timedelta(days=config.window_days), end)
     feedback = store.open()
-    frame = lake.open().frame(
-        feedback, *window, columns=DECISION_COLUMNS, features=["account_age_days_log"], as_of=now
-    )
+    # matured rows were scored by whichever model served them then (an earlier champion, the
+    # seed's rule): their logged scores say nothing about where the champion's should be cut
+    logged = [c for c in DECISION_COLUMNS if c not in FEATURE_NAMES]
+    frame = lake.open().frame(feedback, *window, columns=logged, features=True, as_of=now)
+    frame = rescored(frame, facade.load(champion.version))
     states = label_states(frame, as_of=now, maturity_days=maturity)
     labeled = labeled_frame(frame, states)
     previous_arms = feedback.load_policy_arms()
@@ -101,11 +122,14 @@ def threshold_policy(
         if previous_arms
         else ThresholdPolicy()
     )
+    # a version's arms are evidence about its champion's scores: another model's start nothing
+    previous_model = _model_of(feedback, previous.version)
+    prior = previous_arms if previous_model == champion.version else []
     version = policy_version(now, context.run.run_id)
     learned = learn_thresholds(
         labeled,
         version=version,
-        previous=previous_arms,
+        previous=prior,
         config=LearningConfig(
             decay=config.decay,
             max_fpr=config.max_fpr,
@@ -128,11 +152,13 @@ def threshold_policy(
             actor(context),
             "policy.update",
             f"policy/{version}",
-            f"thresholds learned from {len(labeled)} matured labelled predictions "
+            f"thresholds learned for champion v{champion.version} from {len(labeled)} matured "
+            "labelled predictions "
             f"(window {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d})",
             {
                 "policy_version": version,
                 "previous_version": previous.version,
+                "model_version": champion.version,
                 "thresholds": dict(new.thresholds),
                 "changes": changes,
             },
@@ -150,7 +176,8 @@ def threshold_policy(
     )
     if arms:
         headline = (
-            f"Policy **{version}** learned {len(new.thresholds)} of "
+            f"Policy **{version}** (champion v{champion.version}'s scores) learned "
+            f"{len(new.thresholds)} of "
             f"{len(learned.segments)} segments from {len(labeled)} labelled rows; IPW-estimated "
             f"cost {learned_cost:,.0f} USD vs {static_cost:,.0f} USD at the static 0.5 "
             f"(FPR {overall['policy_fpr']:.1%} vs {overall['static_fpr']:.1%}, recall "
@@ -170,6 +197,8 @@ def threshold_policy(
             "labeled_rows": len(labeled),
             "policy_version": new.version,
             "previous_version": previous.version,
+            "model_version": champion.version,
+            "prior": _prior_note(previous.version, previous_model, bool(previous_arms), prior),
             "written": bool(arms),
             "arms_written": len(arms),
             "thresholds": dict(new.thresholds),
@@ -183,3 +212,17 @@ def threshold_policy(
             "contribution_plot": dg.MetadataValue.path(str(contribution_plot)),
         }
     )
+
+
+def _model_of(feedback, version: str) -> str | None:
+    """The champion version a stored policy version was learned for (its audit entry)."""
+    entries = feedback.audit_entries(subject=f"policy/{version}", action="policy.update", limit=1)
+    return entries[0]["details"].get("model_version") if entries else None
+
+
+def _prior_note(previous: str, model: str | None, had_arms: bool, prior: list) -> str:
+    if prior:
+        return f"{previous}, decayed"
+    if not had_arms:
+        return "none (no learned version yet)"
+    return f"none: {previous} was learned for {'v' + model if model else 'an unrecorded model'}"
