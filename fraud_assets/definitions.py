@@ -1,6 +1,10 @@
 """The `fraud_assets` code location: everything under `defs/`, discovered by dg conventions.
 
-A settings profile (`fraud_assets.profile`, e.g. the demo's intervals) is applied first."""
+A settings profile (`fraud_assets.profile`, e.g. the demo's intervals) is applied first. The
+tree is built at the defs folder itself: what `dg.load_from_defs_folder` returns, without the
+JSON of every installed plugin's component types that it merges in for the UI's component
+catalog (this project declares no components; it was a third of the location's load,
+`benchmarks/load_definitions.py`)."""
 
 import warnings
 from pathlib import Path
@@ -19,4 +23,6 @@ def defs() -> dg.Definitions:
     warnings.filterwarnings(
         "ignore", r"Parameter `owners` of initializer `SensorDefinition", dg.BetaWarning
     )
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    here = Path(__file__).parent
+    tree = dg.ComponentTree.for_project(path_within_project=here)
+    return dg.Definitions.merge(tree.build_defs(here / "defs"), dg.Definitions(component_tree=tree))
