@@ -87,6 +87,7 @@ def replay(
     if tx_per_day is not None:
         size = ReplaySize(tx_per_day=tx_per_day)
     from fraud_assets.bootstrap import BootstrapError
+    from fraud_assets.replay.interrupts import ReplayInterrupted
 
     settings = get_settings()
     refused = []
@@ -105,6 +106,16 @@ def replay(
             click.echo(f"seed {seed}: {error}", err=True)
             refused.append(seed)
             continue
+        except ReplayInterrupted as stopped:
+            click.echo(f"seed {seed}: {stopped}", err=True)
+            ctx.exit(130)
+        except KeyboardInterrupt:  # before the simulated hours: nothing worth keeping yet
+            click.echo(
+                f"seed {seed}: replay interrupted before its first simulated hour (seeding or "
+                "training the first champion): no report",
+                err=True,
+            )
+            ctx.exit(130)
         click.echo("\n".join(describe(summary)))
     if refused:
         raise click.ClickException(

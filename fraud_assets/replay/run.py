@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from fraud_assets.quiet import to_log
+from fraud_assets.replay.interrupts import ReplayInterrupted, stop_requests
 from fraud_assets.replay.platform_arm import PRODUCTION, PlatformReplay
 from fraud_assets.replay.world import ReplaySize, ReplayWorld
 
@@ -25,7 +26,22 @@ def replay_platform(
     show_progress: bool = True,
     echo: Callable[[str], None] = click.echo,
 ) -> dict[str, Any]:
-    """Run the three arms on one world and write the report; the JSON summary."""
+    """Run the three arms on one world and write the report; the JSON summary.
+    ReplayInterrupted on SIGINT or SIGTERM (the platform's state is left as it stood)."""
+    with stop_requests() as check_stop:
+        return _replay(seed, size, state_dir, report_dir, db_url, show_progress, echo, check_stop)
+
+
+def _replay(
+    seed: int,
+    size: ReplaySize,
+    state_dir: Path,
+    report_dir: Path,
+    db_url: str | None,
+    show_progress: bool,
+    echo: Callable[[str], None],
+    check_stop: Callable[[], None],
+) -> dict[str, Any]:
     from fraud_assets.replay import baselines, figures, history
     from fraud_core.reports import replay as report
 
@@ -52,7 +68,10 @@ def replay_platform(
     echo(f"platform: {rows:,} pre-drift predictions seeded; training the first champion ({log})")
     started = time.perf_counter()
     with to_log(log):
-        first = platform.first_champion()
+        try:
+            first = platform.first_champion()
+        finally:  # a stop asked during its run wins over what the run decided
+            check_stop()
     timed("first_champion", started)
     platform.start()
     hours = size.drift_days * 24
@@ -64,18 +83,27 @@ def replay_platform(
         else nullcontext()
     )
     started, scoring = time.perf_counter(), 0.0
-    with bar:
-        for _ in range(hours):
-            step_started = time.perf_counter()
-            runs = platform.step()
-            scoring += time.perf_counter() - step_started - sum(r.seconds for r in runs)
-            if show_progress:
-                champion = platform.scorer.slots.champion
-                bar.update(
-                    1,
-                    f"{platform.now:%Y-%m-%d} champion v{champion.version} "
-                    f"{platform.scorer.slots.stage}",
-                )
+    try:
+        with bar:
+            for _ in range(hours):
+                check_stop()
+                step_started = time.perf_counter()
+                runs = platform.step()
+                scoring += time.perf_counter() - step_started - sum(r.seconds for r in runs)
+                if show_progress:
+                    champion = platform.scorer.slots.champion
+                    bar.update(
+                        1,
+                        f"{platform.now:%Y-%m-%d} champion v{champion.version} "
+                        f"{platform.scorer.slots.stage}",
+                    )
+    except KeyboardInterrupt:
+        platform.close()  # the scorer's log flushed, the instance's storages closed
+        raise ReplayInterrupted(
+            f"replay interrupted at simulated {platform.now:%Y-%m-%d %H:%M} (drift day "
+            f"{(platform.now - world.drift_start).days}): no report; the platform's state so "
+            f"far is under {state_dir} (a new replay starts afresh)"
+        ) from None
     timed("platform_hours", started)
     timing["platform_scoring_delivery_sensors"] = round(scoring, 2)
     timing["sensor_evaluation"] = round(platform.daemon.sensor_seconds, 2)
