@@ -24,5 +24,12 @@ def defs() -> dg.Definitions:
         "ignore", r"Parameter `owners` of initializer `SensorDefinition", dg.BetaWarning
     )
     here = Path(__file__).parent
-    tree = dg.ComponentTree.for_project(path_within_project=here)
-    return dg.Definitions.merge(tree.build_defs(here / "defs"), dg.Definitions(component_tree=tree))
+    with warnings.catch_warnings():
+        # the tree loads each module with Dagster's preview `load_definitions_from_module(s)`:
+        # its own calls, silenced as `load_from_defs_folder` silences them
+        warnings.filterwarnings(
+            "ignore", r"Function `load_definitions_from_module", dg.PreviewWarning
+        )
+        tree = dg.ComponentTree.for_project(path_within_project=here)
+        found = tree.build_defs(here / "defs")
+    return dg.Definitions.merge(found, dg.Definitions(component_tree=tree))

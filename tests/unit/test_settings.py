@@ -129,7 +129,7 @@ def test_the_clock_follows_fraud_now(monkeypatch: pytest.MonkeyPatch) -> None:
 
 ENTRY_POINTS = {
     "fraud_assets/defs": "the code location's definitions, imported as it loads "
-    "(`load_from_defs_folder` in the lazy `@dg.definitions` of fraud_assets/definitions.py)",
+    "(the dg component tree built in the lazy `@dg.definitions` of fraud_assets/definitions.py)",
     "fraud_serving/service.py": "the BentoML service, imported by `bentoml serve` as it starts: "
     "its options (workers, logging) are arguments of the class decorator",
     "fraud_core/store/migrations": "Alembic's environment and revisions, run by Alembic",

@@ -3,14 +3,11 @@
 
 import dagster as dg
 
-from fraud_assets.partitions import daily_partitions
-
 ingestion_job = dg.define_asset_job(
     "ingestion",
     selection=dg.AssetSelection.assets(
         "raw_predictions", "ground_truth_labels", "prediction_history"
     ),
-    partitions_def=daily_partitions(),
     executor_def=dg.in_process_executor,
     description="One day of logged predictions and labels (landing folder + store), and its "
     "partition of the columnar history.",
