@@ -123,3 +123,37 @@ def test_thresholds_are_cut_on_the_champions_scores(platform: Platform) -> None:
     (audit,) = platform.store.audit_entries(action="policy.update")
     assert audit["details"]["model_version"] == champion
     assert f"v{champion}" in audit["reason"]
+
+
+def test_a_new_champion_without_matured_labels_of_its_own_serves_the_static_threshold(
+    platform: Platform,
+) -> None:
+    """Thresholds cut on one model's scores are not served to its successor: until rows scored
+    after the successor's training data mature, the policy serves 0.5."""
+    import json
+
+    from fraud_core.policy import ThresholdPolicy
+
+    seed_log(platform.store, days=60, per_day=200)
+    assert platform.retrain().success
+    assert materialize(platform, ["threshold_policy"], run_config=CONFIG).success
+    learned = ThresholdPolicy.from_store(platform.store)
+    assert set(learned.thresholds.values()) != {0.5}
+    platform.retrain(recipe={"n_estimators": 20})  # whatever the gate says of it
+    successor = platform.metadata("trained_model")["model_version"]
+    window = json.loads(platform.registry.get_version(successor).tags["training_window"])
+    window["end"] = "2026-06-01T00:00:00+00:00"  # as if trained on everything up to now
+    tags = {"training_window": json.dumps(window), "rejected": "false"}
+    platform.registry.set_version_tags(successor, tags)
+    platform.registry.set_alias("champion", successor, actor="test", reason="a successor")
+
+    result = materialize(platform, ["threshold_policy"], run_config=CONFIG)
+    assert result.success
+    meta = run_metadata(result, "threshold_policy")
+    assert meta["model_version"] == successor and meta["labeled_rows"] == 0
+    served = ThresholdPolicy.from_store(platform.store)
+    assert served.version == meta["policy_version"] != learned.version
+    assert {served.threshold(s) for s in [*learned.thresholds, "small|new/card"]} == {0.5}
+    (audit, _) = platform.store.audit_entries(action="policy.update")
+    assert audit["reason"].startswith(f"static 0.5 for champion v{successor}")
+    assert meta["prior"].startswith("none:")

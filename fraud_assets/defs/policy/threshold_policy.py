@@ -1,7 +1,8 @@
 """`threshold_policy`: contextual thresholds per segment, learned from matured labels and
 written to `policy_arms` as a new `policy_version` (the scorer polls and applies it)."""
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
 import dagster as dg
 
@@ -85,7 +86,7 @@ def threshold_policy(
     from fraud_core.features import FEATURE_NAMES
     from fraud_core.lake import DECISION_COLUMNS
     from fraud_core.maturity import MATURITY_DAYS
-    from fraud_core.policy import ThresholdPolicy
+    from fraud_core.policy import DEFAULT_THRESHOLD, ThresholdPolicy
     from fraud_core.registry import CHAMPION
     from fraud_core.reports.thresholds import contribution_png, cost_curves_png
     from fraud_core.threshold_learning import (
@@ -95,6 +96,7 @@ def threshold_policy(
         learn_thresholds,
         policy_contribution,
         rescored,
+        static_arm,
     )
 
     now = clock.current()
@@ -107,7 +109,10 @@ def threshold_policy(
         )
     maturity = config.maturity_days or MATURITY_DAYS
     end = now - timedelta(days=maturity)
-    window = (end - timedelta(days=config.window_days), end)
+    # out of sample only: on the rows it was trained on the champion's scores are overconfident
+    # (thresholds learned there came out near 0.05 in the replay and blocked far too much)
+    trained = _trained_until(champion)
+    window = (min(max(end - timedelta(days=config.window_days), trained), end), end)
     feedback = store.open()
     # matured rows were scored by whichever model served them then (an earlier champion, the
     # seed's rule): their logged scores say nothing about where the champion's should be cut
@@ -139,8 +144,12 @@ def threshold_policy(
             seed=config.seed,
         ),
     )
-    arms = learned.arms
-    new = learned.policy() if arms else previous
+    arms, handover = learned.arms, False
+    if not arms and previous_arms and previous_model != champion.version:
+        # the thresholds in force were cut on another model's scores: the champion serves its
+        # own default until its out-of-sample labels mature
+        arms, handover = [static_arm()], True
+    new = ThresholdPolicy.from_arms(version, arms) if arms else previous
     if arms:
         feedback.save_policy_arms(version, arms)
         changes = {
@@ -152,9 +161,16 @@ def threshold_policy(
             actor(context),
             "policy.update",
             f"policy/{version}",
-            f"thresholds learned for champion v{champion.version} from {len(labeled)} matured "
-            "labelled predictions "
-            f"(window {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d})",
+            (
+                f"static {DEFAULT_THRESHOLD} for champion v{champion.version}: the thresholds in "
+                f"force were learned for {'v' + previous_model if previous_model else 'another'}"
+                f" model and v{champion.version} has only {len(labeled)} matured labelled "
+                "predictions after its training data"
+                if handover
+                else f"thresholds learned for champion v{champion.version} from {len(labeled)} "
+                "matured labelled predictions after its training data"
+            )
+            + f" (window {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d})",
             {
                 "policy_version": version,
                 "previous_version": previous.version,
@@ -174,7 +190,14 @@ def threshold_policy(
         f"Policy {new.version} vs static 0.5 on {len(labeled)} matured labelled rows",
         folder / f"threshold-policy-{version}-contribution.png",
     )
-    if arms:
+    if handover:
+        headline = (
+            f"Policy **{version}**: the static {DEFAULT_THRESHOLD} for champion "
+            f"v{champion.version}; the thresholds in force were cut on another model's scores "
+            f"and v{champion.version} has {len(labeled)} matured labelled rows after its "
+            "training data."
+        )
+    elif arms:
         headline = (
             f"Policy **{version}** (champion v{champion.version}'s scores) learned "
             f"{len(new.thresholds)} of "
@@ -226,3 +249,17 @@ def _prior_note(previous: str, model: str | None, had_arms: bool, prior: list) -
     if not had_arms:
         return "none (no learned version yet)"
     return f"none: {previous} was learned for {'v' + model if model else 'an unrecorded model'}"
+
+
+def _trained_until(champion) -> datetime:
+    """The event time after which the champion's training data ends (its `training_window`)."""
+    import pandas as pd
+
+    raw = champion.tags.get("training_window")
+    end = json.loads(raw).get("end") if raw else None
+    if not end:
+        raise dg.Failure(
+            f"champion v{champion.version} has no training_window end: it was not trained by "
+            "this platform's retraining job, so which rows it has seen is unknown"
+        )
+    return pd.Timestamp(end).to_pydatetime() + timedelta(microseconds=1)
