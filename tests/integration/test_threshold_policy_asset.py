@@ -153,6 +153,7 @@ def test_a_new_champion_without_matured_labels_of_its_own_serves_the_static_thre
     assert meta["model_version"] == successor and meta["labeled_rows"] == 0
     served = ThresholdPolicy.from_store(platform.store)
     assert served.version == meta["policy_version"] != learned.version
+    assert served.version.startswith("static-")  # as the replay counts learned versions
     assert {served.threshold(s) for s in [*learned.thresholds, "small|new/card"]} == {0.5}
     (audit, _) = platform.store.audit_entries(action="policy.update")
     assert audit["reason"].startswith(f"static 0.5 for champion v{successor}")

@@ -53,7 +53,8 @@ class ThresholdPolicyConfig(dg.Config):
 
 
 def policy_version(now, run_id: str) -> str:
-    """`ts-<now>-<run>`: unique per run (an existing version is never extended)."""
+    """`ts-<now>-<run>`: unique per run (an existing version is never extended); a version
+    that only hands a new champion the static 0.5 is `static-<now>-<run>`."""
     return f"ts-{now:%Y%m%dT%H%M%S}-{run_id[:8]}"
 
 
@@ -149,6 +150,7 @@ def threshold_policy(
         # the thresholds in force were cut on another model's scores: the champion serves its
         # own default until its out-of-sample labels mature
         arms, handover = [static_arm()], True
+        version = f"static-{version[3:]}"  # served 0.5, named so: nothing was learned
     new = ThresholdPolicy.from_arms(version, arms) if arms else previous
     if arms:
         feedback.save_policy_arms(version, arms)
