@@ -125,7 +125,7 @@ def live(
         for name, value in env.items():
             mp.setenv(name, value)
         mp.delenv("FRAUD_NOW")
-        seed.main(["--days", "75", "--tx-per-day", "800", "--fraud-rate", str(FRAUD_RATE),
+        seed.main(["--days", "90", "--tx-per-day", "800", "--fraud-rate", str(FRAUD_RATE),
                    "--drift-start", datetime.now(UTC).date().isoformat(), "--exploration",
                    "0.05", "--db-url", db_url], standalone_mode=False)  # fmt: skip
         store = FeedbackStore(db_url)
