@@ -2,12 +2,15 @@
 and run launches as in production), the real scorer over HTTP, the feedback store on
 PostgreSQL, MLflow on SQLite.
 
-A pre-drift history is seeded and a first champion trained (in process, as `make run`'s
-bootstrap does); then drifted payments flow through the scorer with their outcomes reported
-at once, under the demo's short intervals. The daemon alone must (1) launch `retraining` from
-`label_volume_sensor`, pass the gate, shadow, walk the canary stages and promote; and (2) roll
-back a canary that blocks far more customers than the champion. The audit log and the MLflow
-tags tell both stories.
+A pre-drift history (90 days, up to a month ago) is seeded and a first champion trained (in
+process, as `make run`'s bootstrap does); then the last month's payments, drifted, flow through
+the scorer at their own simulated times with their outcomes reported at once, under the demo's
+short intervals. Nothing depends on the wall clock's hour: it once decided whether candidates
+passed the gate (every payment stamped "now" made the whole drifted month one hour of the day).
+
+The daemon alone must (1) launch `retraining` from `label_volume_sensor`, pass the gate,
+shadow, walk the canary stages and promote; and (2) roll back a canary that blocks far more
+customers than the champion. The audit log and the MLflow tags tell both stories.
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ import pytest
 from tests.fixtures.scorer import REPO, module_scorer_factory
 
 __all__ = ["module_scorer_factory"]  # fixture
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # the first test pays the fixture
 
 API_KEY = "live-loop-test"
 BURST = 20_000  # drifted payments before the daemon starts
 FRAUD_RATE = 0.02  # more fraud than the default 0.5 % so that small volumes train a model
+DRIFTED_DAYS = 30  # the played payments: the last month of the drift, at their own times
 DAEMON_ENV = {  # the demo's profile, shorter still
     "FRAUD_SENSOR_INTERVAL_SECONDS": "3",
     "FRAUD_RETRAIN_MIN_LABELS": "300",
@@ -65,10 +69,14 @@ class Live:
             if found:
                 return found
             time.sleep(1.0)
-        pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; daemon log tail:\n"
-                    + self.log.read_text()[-3000:])  # fmt: skip
+        recent = "\n".join(
+            f"{e['action']} {e['subject']}: {e['reason']}" for e in self.audit(None)[:8]
+        )
+        tail = self.log.read_text()[-3000:]
+        pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; latest audit "
+                    f"entries:\n{recent}\ndaemon log tail:\n{tail}")  # fmt: skip
 
-    def audit(self, action: str) -> list[dict]:
+    def audit(self, action: str | None) -> list[dict]:
         return self.store.audit_entries(action=action, limit=20)
 
     def runs(self, job: str) -> list:
@@ -79,11 +87,13 @@ class Live:
 
 
 def drifted(count: int, seed: int):
-    """`count` payments (and truth) from the last month of the case study's drift."""
+    """`count` payments (and truth) from the last month of the case study's drift, in time
+    order (the scorer receives them at their simulated times, within the last 30 days)."""
     from fraud_core.simulation import WorldConfig, simulate_world
 
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    config = WorldConfig.ending(yesterday, 180, tx_per_day=count // 30 + 1, fraud_rate=FRAUD_RATE)
+    per_day = count // DRIFTED_DAYS + 1
+    config = WorldConfig.ending(yesterday, 180, tx_per_day=per_day, fraud_rate=FRAUD_RATE)
     world = simulate_world(config, seed)
     rows = world.transactions.tail(count)
     truth = world.oracle.loc[rows.index, "is_fraud"].to_numpy()
@@ -125,14 +135,16 @@ def live(
         for name, value in env.items():
             mp.setenv(name, value)
         mp.delenv("FRAUD_NOW")
+        today = datetime.now(UTC).date()  # pre-drift history, then the drifted last month
         seed.main(["--days", "90", "--tx-per-day", "800", "--fraud-rate", str(FRAUD_RATE),
-                   "--drift-start", datetime.now(UTC).date().isoformat(), "--exploration",
-                   "0.05", "--db-url", db_url], standalone_mode=False)  # fmt: skip
+                   "--end", (today - timedelta(days=DRIFTED_DAYS + 1)).isoformat(),
+                   "--drift-start", today.isoformat(), "--exploration", "0.05",
+                   "--db-url", db_url], standalone_mode=False)  # fmt: skip
         store = FeedbackStore(db_url)
         registry = ModelRegistry(env["MLFLOW_TRACKING_URI"], store)
         assert train_first_champion(registry) == "1"  # production windows: 90 days, 45 mature
     scorer = module_scorer_factory.start(
-        {**env, "FRAUD_EXPLORATION_RATE": "0.05", "FRAUD_EXPLORATION_MAX_AMOUNT_USD": "1000"}
+        {**env, "FRAUD_EXPLORATION_RATE": "0.2", "FRAUD_EXPLORATION_MAX_AMOUNT_USD": "1000"}
     )
     rows, truth = drifted(40_000, seed=7)
     client = httpx.Client(base_url=scorer.url, timeout=30.0)
@@ -189,7 +201,7 @@ def test_sensor_launched_retraining_reaches_promotion(live: Live) -> None:
     promoted = live.wait_for(
         lambda: [e for e in live.audit("promote") if not e["subject"].endswith("/1")],
         "the promotion of a retrained model",
-        timeout=900,
+        timeout=600,
     )
     version = promoted[0]["subject"].split("/")[-1]
     assert promoted[0]["actor"] == "dagster:sensor:canary_health_sensor"
