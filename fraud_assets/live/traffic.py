@@ -28,7 +28,8 @@ def outcome_label(transaction_id: str, fraud: bool) -> dict[str, Any]:
 
 @dataclass
 class Player:
-    """Plays `rows` (simulated drifted payments, `truth` beside them) in order."""
+    """Plays `rows` (simulated drifted payments, `truth` beside them) in order, stamped now
+    or, with `simulated_time`, at their own event times (`transaction_body`)."""
 
     client: httpx.Client
     rows: list[dict[str, Any]]
@@ -38,6 +39,7 @@ class Player:
     tally: DemoTally = field(default_factory=DemoTally)
     played: int = 0
     pending_labels: list[dict[str, Any]] = field(default_factory=list)
+    simulated_time: bool = False
 
     @property
     def labels_posted(self) -> int:
@@ -55,7 +57,7 @@ class Player:
         start = self.played
         self.played += size
         bodies = [
-            transaction_body(self.rows[i], f"loop-{self.run}-{i}")
+            transaction_body(self.rows[i], f"loop-{self.run}-{i}", self.simulated_time)
             for i in range(start, start + size)
         ]
         began = time.perf_counter()

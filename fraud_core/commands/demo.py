@@ -90,16 +90,16 @@ def _loop_command():
     return next(iter(found)).load()
 
 
-def transaction_body(row: dict[str, Any], transaction_id: str) -> dict[str, Any]:
-    """A simulated row as the JSON a payment platform sends, at its simulated time (demo
-    worlds end yesterday): fraud keeps its night hours and the payments their order, so what
-    the scorer decides and what a retraining learns do not turn with the wall clock."""
+def transaction_body(
+    row: dict[str, Any], transaction_id: str, simulated_time: bool = False
+) -> dict[str, Any]:
+    """A simulated row as the JSON a payment platform sends, stamped now, or with
+    `simulated_time` at the row's own (past) event time: fraud keeps its night hours, and what
+    the scorer decides no longer turns with the wall clock's hour."""
     body = {k: (None if v != v else v) for k, v in row.items()}  # NaN -> None
     body["transaction_id"] = transaction_id
-    simulated = body.get("event_time")
-    body["event_time"] = (
-        simulated.isoformat() if simulated is not None else datetime.now(UTC).isoformat()
-    )
+    own = body.get("event_time") if simulated_time else None
+    body["event_time"] = (own or datetime.now(UTC)).isoformat()
     if body.get("device_age_days") is not None:
         body["device_age_days"] = int(body["device_age_days"])
     return body

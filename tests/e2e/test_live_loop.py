@@ -5,8 +5,9 @@ PostgreSQL, MLflow on SQLite.
 A pre-drift history (90 days, up to a month ago) is seeded and a first champion trained (in
 process, as `make run`'s bootstrap does); then the last month's payments, drifted, flow through
 the scorer at their own simulated times with their outcomes reported at once, under the demo's
-short intervals. Nothing depends on the wall clock's hour: it once decided whether candidates
-passed the gate (every payment stamped "now" made the whole drifted month one hour of the day).
+short intervals. Nothing depends on the wall clock's hour: stamped "now" as `make demo` stamps
+them, the whole drifted month was one hour of the day, and that hour decided whether candidates
+passed the gate (at 01:00-02:00 UTC none did in 15 minutes).
 
 The daemon alone must (1) launch `retraining` from `label_volume_sensor`, pass the gate,
 shadow, walk the canary stages and promote; and (2) roll back a canary that blocks far more
@@ -148,7 +149,7 @@ def live(
     )
     rows, truth = drifted(40_000, seed=7)
     client = httpx.Client(base_url=scorer.url, timeout=30.0)
-    player = Player(client, rows, truth, API_KEY)
+    player = Player(client, rows, truth, API_KEY, simulated_time=True)
     player.pending_labels += pending_history_outcomes(store, 40, fraud_rate=FRAUD_RATE)
     player.play(BURST, batch=1000)
     player.report_outcomes()

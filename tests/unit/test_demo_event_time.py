@@ -1,7 +1,7 @@
-"""Demo and live-loop traffic is sent at each payment's simulated time (the demo worlds end
-yesterday): fraud keeps its night hours and the payments their order, so what the scorer
-decides, and what a time-split holdout holds, do not depend on the hour the demo or a test
-happens to run."""
+"""Simulated traffic can be sent at each payment's own simulated time (the demo worlds end
+yesterday), as the live-loop test sends it: fraud keeps its night hours and the payments their
+order, so what the scorer decides, and what a time-split holdout holds, do not depend on the
+hour the test happens to run. `make demo` stamps its payments now."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +15,7 @@ from fraud_core.schema import Transaction
 def test_payments_are_sent_at_their_simulated_time() -> None:
     rows, _ = demo_traffic("drifted", 200, seed=3)
     records = rows.astype(object).to_dict(orient="records")
-    bodies = [transaction_body(r, f"t{i}") for i, r in enumerate(records)]
+    bodies = [transaction_body(r, f"t{i}", simulated_time=True) for i, r in enumerate(records)]
     sent = [datetime.fromisoformat(b["event_time"]) for b in bodies]
     assert sent == [r["event_time"].to_pydatetime() for r in records]
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -28,10 +28,9 @@ def test_payments_are_sent_at_their_simulated_time() -> None:
     assert np.abs(hour_sin - np.sin(2 * np.pi * of_day / 24)).max() < 1e-4
 
 
-def test_a_row_without_a_simulated_time_is_stamped_now() -> None:
+def test_by_default_a_payment_is_stamped_now() -> None:
     rows, _ = demo_traffic("pre-drift", 5, seed=3)
     record = rows.astype(object).to_dict(orient="records")[0]
-    del record["event_time"]
     before = datetime.now(UTC)
     sent = datetime.fromisoformat(transaction_body(record, "t1")["event_time"])
     assert before <= sent <= datetime.now(UTC)
