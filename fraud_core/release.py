@@ -405,6 +405,8 @@ class ShadowFigures:
     """Transactions the champion blocked and the challenger would approve."""
     labelled_rows: int = 0
     champion_fpr: float | None = None
+    """Share blocked of the provisionally legitimate rows: labelled legit, or approved with no
+    report (`release_data.shadow_figures`); realized once `labelled_rows` back it."""
     challenger_fpr: float | None = None
     champion_recall: float | None = None
     challenger_recall: float | None = None
@@ -467,7 +469,8 @@ def shadow_test(figures: ShadowFigures, plan: ReleasePlan) -> PairedTest:
 
 def judge_shadow(figures: ShadowFigures, plan: ReleasePlan) -> tuple[bool, tuple[str, ...]]:
     """Whether the challenger may start its canary: no evidence it blocks more customers
-    (paired test), and no worse FPR on labelled rows (realized, else label-free estimate)."""
+    (paired test), and no worse FPR (realized on disputes and unreported approvals once
+    `min_fpr_labels` labels back it, else the label-free estimate)."""
     reasons = []
     test = shadow_test(figures, plan)
     if test.harmful:
@@ -477,7 +480,7 @@ def judge_shadow(figures: ShadowFigures, plan: ReleasePlan) -> tuple[bool, tuple
         figures.challenger_fpr,
     )
     mine, theirs, kind = (
-        (figures.challenger_fpr, figures.champion_fpr, "FPR on labelled shadow rows")
+        (figures.challenger_fpr, figures.champion_fpr, "realized FPR on shadow rows")
         if realized
         else (figures.challenger_fpr_estimate, figures.champion_fpr_estimate, "estimated FPR")
     )
