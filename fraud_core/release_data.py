@@ -71,8 +71,7 @@ def shadow_figures(frame: pd.DataFrame) -> ShadowFigures:
 
     served, shadow = frame["decision"] == "block", frame["shadow_decision"] == "block"
     champion = _model_blocks(frame)
-    fraud = frame["label"] == "fraud"
-    legit = _provisionally_legit(frame)
+    legit, fraud = frame["label"] == "legit", frame["label"] == "fraud"
     amounts = frame["amount_usd"].to_numpy()
     mine = estimate_without_labels(frame["shadow_score"].to_numpy(), shadow.to_numpy(), amounts)
     theirs = estimate_without_labels(frame["score"].to_numpy(), served.to_numpy(), amounts)
@@ -85,22 +84,13 @@ def shadow_figures(frame: pd.DataFrame) -> ShadowFigures:
         newly_blocked=int((~champion & shadow).sum()),
         newly_approved=int((champion & ~shadow).sum()),
         labelled_rows=int(frame["label"].notna().sum()),
-        champion_fpr=float(champion[legit].mean()) if n_legit else None,
+        champion_fpr=float(served[legit].mean()) if n_legit else None,
         challenger_fpr=float(shadow[legit].mean()) if n_legit else None,
         champion_recall=float(served[fraud].mean()) if n_fraud else None,
         challenger_recall=float(shadow[fraud].mean()) if n_fraud else None,
         champion_fpr_estimate=theirs.fpr,
         challenger_fpr_estimate=mine.fpr,
     )
-
-
-def _provisionally_legit(frame: pd.DataFrame) -> pd.Series:
-    """Rows counted as legitimate for the shadow's FPR, as for the canary's (`canary_fpr`):
-    labelled legit (disputes of blocked payments) and approved with no report. Within a shadow
-    window no approved payment matures, so the labelled legitimate rows are nearly all payments
-    the champion blocked: on them alone the champion's FPR is ~100 % and a challenger that
-    approves half of them shows 50 %, above any cap, however many false blocks it saves."""
-    return (frame["label"] == "legit") | ((frame["decision"] != "block") & frame["label"].isna())
 
 
 def _model_blocks(frame: pd.DataFrame) -> pd.Series:

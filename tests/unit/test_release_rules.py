@@ -144,7 +144,7 @@ def test_shadow_paired_test_and_verdict() -> None:
     assert not passed and reasons[0].startswith("estimated FPR 5.00%")
     labelled = _shadow(labelled_rows=400, champion_fpr=0.02, challenger_fpr=0.06)
     passed, reasons = judge_shadow(labelled, DEFAULT)
-    assert not passed and reasons[0].startswith("realized FPR on shadow rows 6.00%")
+    assert not passed and reasons[0].startswith("FPR on labelled shadow rows 6.00%")
 
 
 def test_gates_measured_by_simulation() -> None:
@@ -181,33 +181,33 @@ def test_scorer_counters_per_stage_and_p99() -> None:
     assert ScorerCounters().p99() is None
 
 
-def test_shadow_fpr_counts_unreported_approvals_as_legit() -> None:
-    """Within a shadow window only the champion's wrongly blocked customers come back labelled
-    (disputes): on those rows alone the champion's FPR is 100 % and a challenger that approves
-    60 % of them shows 40 %, over the 15 % cap. With the approved unreported payments as
-    provisionally legit (as the canary's FPR counts them) the figure is the challenger's
-    share of legitimate customers blocked, and the release goes on."""
+def test_shadow_refuses_no_challenger_for_the_disputes_it_would_approve() -> None:
+    """Seen in seed 2's replay: within a shadow window the legitimate labels are disputes of
+    payments the champion blocked, so on them the champion's FPR is 100 %; a challenger that
+    approved 57 % of them showed 43 % and the 15 % cap rolled it back twice. The labelled
+    rows now only compare the two models; the cap binds the label-free estimate."""
     import pandas as pd
 
     from fraud_core.release_data import shadow_figures
 
-    n_approved, n_disputed = 19_000, 300
-    frame = pd.DataFrame(
+    disputes = pd.DataFrame(
         {
-            "decision": ["approve"] * n_approved + ["block"] * n_disputed,
+            "decision": "block",
             "explored": False,
-            "score": [0.1] * n_approved + [0.9] * n_disputed,
-            "shadow_score": [0.1] * n_approved + [0.9] * 120 + [0.1] * 180,
-            "shadow_decision": ["approve"] * n_approved + ["block"] * 120 + ["approve"] * 180,
-            "label": [None] * n_approved + ["legit"] * n_disputed,
+            "score": 0.9,
+            "shadow_score": [0.9] * 120 + [0.1] * 180,
+            "shadow_decision": ["block"] * 120 + ["approve"] * 180,
+            "label": "legit",
             "amount_usd": 50.0,
-        }
+        },
+        index=range(300),
     )
-    figures = shadow_figures(frame)
-    assert figures.labelled_rows == n_disputed
-    assert figures.champion_fpr == pytest.approx(300 / 19_300)
-    assert figures.challenger_fpr == pytest.approx(120 / 19_300)
-    assert judge_shadow(figures, DEFAULT) == (True, ())
-    disputes_only = shadow_figures(frame[frame["label"].notna()])  # no approved rows: 40 %
-    assert disputes_only.challenger_fpr == pytest.approx(0.4)
-    assert not judge_shadow(disputes_only, DEFAULT)[0]
+    figures = shadow_figures(disputes)
+    assert (figures.champion_fpr, figures.challenger_fpr) == (1.0, 0.4)
+    assert judge_shadow(
+        _shadow(labelled_rows=300, champion_fpr=1.0, challenger_fpr=0.4), DEFAULT
+    ) == (True, ())
+    passed, reasons = judge_shadow(
+        _shadow(challenger_fpr_estimate=0.2, champion_fpr_estimate=0.19), DEFAULT
+    )
+    assert not passed and reasons == ("estimated FPR 20.00% > 15%",)

@@ -18,8 +18,8 @@ from fraud_assets.tables import metadata_table
     owners=["team:data"],
     description="The challenger against the champion on the same transactions: a paired test "
     "on the ones they decide differently (does it block more customers?), agreement, decision "
-    "flips by segment, both models' FPR (disputes and unreported approvals) and label-free "
-    "estimates; a worse challenger is rejected (alias cleared, version tagged).",
+    "flips by segment, both models' FPR on the labelled rows and label-free estimates; a worse "
+    "challenger is rejected (alias cleared, version tagged).",
 )
 def shadow_evaluation(
     context: dg.AssetExecutionContext,
