@@ -303,6 +303,23 @@ def evaluate(
     return HoldoutFigures(metrics=overall, segments=tuple(rows))
 
 
+def fraud_flips(
+    holdout: pd.DataFrame, candidate: np.ndarray, champion: np.ndarray, threshold: float
+) -> dict[str, tuple[int, int]]:
+    """Per segment ("dimension=segment"): the holdout's frauds the champion catches and the
+    candidate misses, and the reverse (rows, not weights: the counts of a sign test)."""
+    fraud = (holdout["label"] == "fraud").to_numpy()
+    mine, theirs = np.asarray(candidate) >= threshold, np.asarray(champion) >= threshold
+    lost, gained = fraud & theirs & ~mine, fraud & mine & ~theirs
+    segments = segments_of(holdout)
+    flips = {}
+    for dimension in SEGMENT_DIMENSIONS:
+        for value in segments[dimension].unique():
+            rows = (segments[dimension] == value).to_numpy()
+            flips[f"{dimension}={value}"] = (int(lost[rows].sum()), int(gained[rows].sum()))
+    return flips
+
+
 def _floors(
     candidate: Mapping[str, float],
     policy: GatePolicy,
@@ -353,30 +370,44 @@ def _relative(
 
 
 def _segment_regressions(
-    candidate: HoldoutFigures, champion: HoldoutFigures, policy: GatePolicy
+    candidate: HoldoutFigures,
+    champion: HoldoutFigures,
+    policy: GatePolicy,
+    flips: Mapping[str, tuple[int, int]] | None,
 ) -> tuple[list[str], list[dict[str, Any]]]:
+    from fraud_core.release_stats import paired_p_value
+
     theirs = {(s["dimension"], s["segment"]): s for s in champion.segments}
     reasons, table = [], []
     for mine in candidate.segments:
         other = theirs.get((mine["dimension"], mine["segment"]))
         if other is None:
             continue
+        name = f"{mine['dimension']}={mine['segment']}"
         fpr_delta = mine["fpr"] - other["fpr"]
         recall_delta = mine["recall"] - other["recall"]
         sized = mine["rows"] >= policy.min_segment_rows
         fraud_sized = sized and mine["frauds"] >= policy.min_segment_frauds
+        lost, gained = (None, None) if flips is None else flips.get(name, (0, 0))
+        p_value = None if flips is None else paired_p_value(lost, gained)
         problems = []
         if sized and fpr_delta > policy.segment_fpr_tolerance:
             problems.append(f"FPR +{fpr_delta:.4f}")
         # less fraud caught is a regression unless fewer false blocks pay for it: a champion
-        # that blocks everyone (the case study's incident) has a high recall in every segment
+        # that blocks everyone (the case study's incident) has a high recall in every segment;
+        # and unless it is noise: a segment holds few frauds, one explored fraud weighs 20
         if (
             fraud_sized
             and -recall_delta > policy.segment_recall_tolerance
             and mine["expected_cost_usd"] >= other["expected_cost_usd"]
+            and (p_value is None or p_value < policy.segment_recall_alpha)
         ):
-            problems.append(f"recall {recall_delta:+.4f} at no lower cost")
-        name = f"{mine['dimension']}={mine['segment']}"
+            evidence = (
+                ""
+                if p_value is None
+                else f" ({lost} frauds lost, {gained} gained, p={p_value:.2g})"
+            )
+            problems.append(f"recall {recall_delta:+.4f} at no lower cost{evidence}")
         if problems:
             reasons.append(f"segment {name} regresses: {', '.join(problems)}")
         table.append(
@@ -390,6 +421,8 @@ def _segment_regressions(
                 "recall_champion": other["recall"],
                 "cost_candidate": mine["expected_cost_usd"],
                 "cost_champion": other["expected_cost_usd"],
+                "frauds_lost": lost,
+                "frauds_gained": gained,
                 "verdict": "regresses" if problems else ("ok" if sized else "too small"),
             }
         )
@@ -397,16 +430,20 @@ def _segment_regressions(
 
 
 def judge(
-    candidate: HoldoutFigures, champion: HoldoutFigures | None, policy: GatePolicy
+    candidate: HoldoutFigures,
+    champion: HoldoutFigures | None,
+    policy: GatePolicy,
+    flips: Mapping[str, tuple[int, int]] | None = None,
 ) -> GateDecision:
     """The gate: absolute floors (those the champion misses too bind only as "no worse than
     the champion"); with a champion also F1 >= champion + gain, FPR not worse, expected cost
-    lower, and no segment regressing beyond tolerance (FPR; recall unless its cost is lower)."""
+    lower, and no segment regressing beyond tolerance (FPR; recall unless its cost is lower,
+    and with `flips` (`fraud_flips`) only when the sign test on its frauds shows it)."""
     reasons = _floors(candidate.metrics, policy, champion and champion.metrics)
     segment_table: list[dict[str, Any]] = []
     if champion is not None:
         reasons += _relative(candidate.metrics, champion.metrics, policy)
-        segment_reasons, segment_table = _segment_regressions(candidate, champion, policy)
+        segment_reasons, segment_table = _segment_regressions(candidate, champion, policy, flips)
         reasons += segment_reasons
     names = ("f1", "precision", "recall", "fpr", "pr_auc", "expected_cost_usd", "decline_rate")
     comparison = tuple(

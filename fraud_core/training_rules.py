@@ -32,6 +32,9 @@ class GatePolicy:
     fpr_tolerance: float = 0.0
     segment_fpr_tolerance: float = 0.02
     segment_recall_tolerance: float = 0.10
+    segment_recall_alpha: float = 0.05
+    """A segment's recall loss counts only with this evidence: one-sided exact sign test on
+    the segment's frauds that one model catches and the other misses (`fraud_flips`)."""
     min_segment_rows: int = 500
     min_segment_frauds: int = 10
     floor_recall: float = 0.5

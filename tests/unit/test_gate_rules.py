@@ -72,3 +72,44 @@ def test_a_segment_blocking_more_customers_regresses_whatever_its_cost() -> None
     )
     decision = judge(candidate, champion, GatePolicy())
     assert decision.reasons == ("segment payment_method=card regresses: FPR +0.0400",)
+
+
+def test_a_segment_recall_loss_needs_evidence_in_its_frauds() -> None:
+    """Seen in the replay and under the live daemon: candidates refused for a segment's recall
+    (-0.20, -0.24) that rested on 4 of 17 frauds, or on one explored fraud weighing 20. With
+    the frauds each model alone catches (`fraud_flips`), a loss binds only when a one-sided
+    exact sign test shows it at `segment_recall_alpha`."""
+    overall = {"f1": 0.60, "expected_cost_usd": 1_000.0}
+    champion = _with_segment({}, _segment(recall=0.60, fpr=0.01, cost=9_000.0))
+    candidate = _with_segment(overall, _segment(recall=0.40, fpr=0.01, cost=9_500.0))
+    assert not judge(candidate, champion, GatePolicy()).passed  # without flips: as before
+    noise = judge(candidate, champion, GatePolicy(), {"payment_method=card": (4, 0)})
+    assert noise.passed, noise.reasons  # p = 1/16
+    assert noise.segment_comparison[0]["frauds_lost"] == 4
+    shown = judge(candidate, champion, GatePolicy(), {"payment_method=card": (9, 1)})
+    assert shown.reasons == (
+        "segment payment_method=card regresses: recall -0.2000 at no lower cost "
+        "(9 frauds lost, 1 gained, p=0.011)",
+    )
+
+
+def test_fraud_flips_counts_the_frauds_each_model_alone_catches() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from fraud_core.training import fraud_flips
+
+    holdout = pd.DataFrame(
+        {
+            "label": ["fraud", "fraud", "fraud", "legit", "fraud"],
+            "payment_method": ["card", "card", "card", "card", "digital_wallet"],
+            "customer_country": ["US"] * 5,
+            "amount_usd": [20.0, 20.0, 20.0, 20.0, 900.0],
+        }
+    )
+    candidate = np.array([0.1, 0.9, 0.9, 0.9, 0.9])
+    champion = np.array([0.9, 0.1, 0.9, 0.1, 0.1])
+    flips = fraud_flips(holdout, candidate, champion, 0.5)
+    assert flips["payment_method=card"] == (1, 1)  # the legit row never counts
+    assert flips["payment_method=digital_wallet"] == (0, 1)
+    assert sum(flips[k][0] for k in flips if k.startswith("amount_band=")) == 1

@@ -24,6 +24,7 @@ class GateConfig(dg.Config):
     fpr_tolerance: float = _DEFAULT.fpr_tolerance
     segment_fpr_tolerance: float = _DEFAULT.segment_fpr_tolerance
     segment_recall_tolerance: float = _DEFAULT.segment_recall_tolerance
+    segment_recall_alpha: float = _DEFAULT.segment_recall_alpha
     min_segment_rows: int = _DEFAULT.min_segment_rows
     min_segment_frauds: int = _DEFAULT.min_segment_frauds
     floor_recall: float = _DEFAULT.floor_recall
@@ -50,20 +51,23 @@ def validation_gate(
 
     from fraud_core.features import FEATURE_NAMES
     from fraud_core.registry import CHAMPION
-    from fraud_core.training import evaluate, judge
+    from fraud_core.training import evaluate, fraud_flips, judge
 
     version = trained_model.model_version
     holdout = pd.read_parquet(trained_model.holdout_path)
     X = holdout[list(FEATURE_NAMES)].to_numpy("float32")
     policy = GatePolicy(**config.model_dump())
     facade = registry.open()
-    mine = evaluate(holdout, facade.load(version).predict(X), policy)
+    scores = facade.load(version).predict(X)
+    mine = evaluate(holdout, scores, policy)
     champion_info = facade.version_for(CHAMPION)
     champion_version = champion_info.version if champion_info else None
-    theirs = None
+    theirs, flips = None, None
     if champion_version is not None and champion_version != version:
-        theirs = evaluate(holdout, facade.load(champion_version).predict(X), policy)
-    decision = judge(mine, theirs, policy)
+        champion_scores = facade.load(champion_version).predict(X)
+        theirs = evaluate(holdout, champion_scores, policy)
+        flips = fraud_flips(holdout, scores, champion_scores, policy.threshold)
+    decision = judge(mine, theirs, policy, flips)
 
     verdict = "passed" if decision.passed else "failed"
     facade.set_version_tags(
