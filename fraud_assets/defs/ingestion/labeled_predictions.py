@@ -89,7 +89,7 @@ def labeled_predictions(
     tmp.replace(path)
     counts = pd.DataFrame.from_dict(counts, orient="index", columns=["rows", "weight"]).sort_index()
     rows = int(counts["rows"].sum())
-    labeled_rows = int(counts["rows"].reindex(["fraud", "legit"]).fillna(0).sum())
+    labeled_rows = int(counts["rows"].reindex(["fraud", "legit"], fill_value=0).sum())
     snapshot = LabeledSnapshot(path=str(path), as_of=now, window_days=window_days, rows=rows)
     return dg.Output(
         snapshot,
