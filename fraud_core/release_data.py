@@ -44,12 +44,21 @@ def stage_declines(
 
 def stage_window(registry: ModelRegistry, version: str, percent: int, plan: ReleasePlan):
     """(stage start, start of the champion's comparison rows): at the last stage the champion
-    serves nobody, so it is compared with the champion's rows since the release began."""
+    serves nobody, so it is compared with its rows of the stage before, the latest it served
+    beside the canary (about as many as the stage's, as `ReleasePlan.stage_size` assumes).
+    Under drift every model's decline rate climbs with time: against the champion's rows since
+    the release began, weeks older, a canary as good as the champion looked worse."""
     from fraud_core import release_ops
 
     since = release_ops.stage_started(registry, version)
-    history = release_ops.stage_history(registry, version) if percent == plan.stages[-1] else []
-    return since, (datetime.fromisoformat(history[0]["at"]) if history else since)
+    if percent != plan.stages[-1] or len(plan.stages) < 2:
+        return since, since
+    before = [
+        h["at"]
+        for h in release_ops.stage_history(registry, version)
+        if h.get("percent") == plan.stages[-2]
+    ]
+    return since, (datetime.fromisoformat(before[-1]) if before else since)
 
 
 def canary_fpr(store: FeedbackStore, since: datetime, version: str) -> tuple[float | None, int]:
