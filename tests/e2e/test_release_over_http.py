@@ -112,7 +112,11 @@ def test_good_candidate_is_released_stage_by_stage_then_rolled_back_by_hand(
         request, result = release.step("canary_health_sensor")
         expected = "promotion" if percent == 100 else "canary_stage"
         assert request.job_name == expected and result.success, request.tags
-    wait_until(lambda: server.model()["champion"] == "2", "the scorer to serve version 2")
+    # the promotion moves `champion`, then clears `canary`: a poll may fall between the two
+    wait_until(
+        lambda: (server.model()["champion"], server.model()["stage"]) == ("2", "stable"),
+        "the scorer to serve version 2 alone",
+    )
     info = server.model()
     assert (info["canary"], info["canary_percent"], info["stage"]) == (None, 0, "stable")
     promote = store.audit_entries(action="promote")[0]
