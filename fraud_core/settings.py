@@ -135,7 +135,7 @@ class Settings(BaseModel):
     label_maturity_days: float = _var(
         "FRAUD_LABEL_MATURITY_DAYS",
         TRAINING_MATURITY_DAYS,
-        "after this long an unreported approval counts as legit",
+        "after this long an unreported approval counts as legit (training, threshold policy)",
         ge=0,
     )
     retrain_min_labels: int = _var(

@@ -9,8 +9,10 @@ from its amount, account age and payment method, whatever the row's writer store
   evaluated counterfactually, not only the logged one.
 - Rows are the approved predictions with a known outcome, each weighted by its
   inverse-propensity weight (`evaluation.ipw_weights`: explored approvals stand for the blocked
-  payments they were drawn from). A row's *stake* is what choosing wrongly costs on it
-  (`Costs.false_block` for legit, `Costs.missed_fraud` for fraud). Evidence per row is
+  payments they were drawn from); a reported fraud on a payment whose labels have not matured
+  also by 1 / the share of fraud reported by its age (`report_delay`). A row's *stake* is what
+  choosing wrongly costs on it (`Costs.false_block` for legit, `Costs.missed_fraud` for
+  fraud). Evidence per row is
   weight x stake, normalized so that a node's evidence sums to its number of labelled rows.
 - Each arm has a Beta on "its decision is the lower-cost one": alpha gains the evidence of rows
   it decides right, beta of those it decides wrong, so the mean ranks arms by IPW-estimated
@@ -240,21 +242,28 @@ def rescored(predictions: pd.DataFrame, model: LoadedModel) -> pd.DataFrame:
     return predictions.assign(logged_score=predictions["score"], score=scores)
 
 
-def labeled_frame(predictions: pd.DataFrame, states: np.ndarray) -> pd.DataFrame:
+def labeled_frame(
+    predictions: pd.DataFrame, states: np.ndarray, fraud_weight: np.ndarray | None = None
+) -> pd.DataFrame:
     """The rows the learner uses: segment (path), score, amount_usd, is_fraud, weight (IPW > 0).
 
     `predictions` are logged predictions (or simulated ones) with decision, propensity, score,
-    amount_usd, payment_method and the account age (`segment_paths`)."""
+    amount_usd, payment_method and the account age (`segment_paths`). `fraud_weight` (one per
+    prediction) multiplies the weight of the reported frauds: `ReportDelay.fraud_weight` of
+    their age, for labels not yet matured."""
     import pandas as pd
 
     weights = ipw_weights(predictions, states)
     used = weights > 0
+    is_fraud = np.asarray(states, dtype=object) == "fraud"
+    if fraud_weight is not None:
+        weights = np.where(is_fraud, weights * fraud_weight, weights)
     return pd.DataFrame(
         {
             "segment": segment_paths(predictions[used]).astype(str),
             "score": predictions["score"].to_numpy(np.float64)[used],
             "amount_usd": predictions["amount_usd"].to_numpy(np.float64)[used],
-            "is_fraud": np.asarray(states, dtype=object)[used] == "fraud",
+            "is_fraud": is_fraud[used],
             "weight": weights[used],
         }
     )

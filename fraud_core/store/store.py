@@ -352,6 +352,28 @@ class FeedbackStore:
         events = events.drop_duplicates("id").drop(columns=["rank", "event_id"])
         return events.reset_index(drop=True)
 
+    def fraud_report_delays(self, start: datetime, end: datetime, as_of: datetime) -> np.ndarray:
+        """Days from payment to its first fraud report, for each prediction with start <=
+        event_time < end reported as fraud by `as_of` (sorted): how late fraud comes in."""
+        import numpy as np
+
+        le, k = label_events.c, prediction_ids.c
+        stmt = (
+            select(k.event_time, func.min(le.reported_at).label("reported_at"))
+            .select_from(label_events.join(prediction_ids, k.transaction_id == le.transaction_id))
+            .where(
+                le.label == "fraud",
+                k.event_time >= to_utc(start),
+                k.event_time < to_utc(end),
+                le.reported_at <= to_utc(as_of),
+            )
+            .group_by(k.transaction_id, k.event_time)
+        )
+        with self.engine.connect() as conn:
+            frame = read_frame(conn, stmt)
+        days = (frame["reported_at"] - frame["event_time"]).dt.total_seconds() / 86_400
+        return np.sort(days.to_numpy(np.float64))
+
     # -- labels -----------------------------------------------------------------------------
 
     def upsert_labels(self, rows: Iterable[Mapping[str, Any]]) -> LabelUpsertResult:

@@ -423,6 +423,37 @@ def test_training_data_window_labels_and_as_of(store: FeedbackStore) -> None:
     assert list(now_window.columns) == list(frame.columns) and len(now_window) == 0
 
 
+def test_fraud_report_delays_of_a_window_as_of(store: FeedbackStore) -> None:
+    day = timedelta(days=1)
+    store.insert_predictions(
+        [
+            prediction(1, event_time=T0),
+            prediction(2, event_time=T0 + day),
+            prediction(3, event_time=T0 + 2 * day),
+            prediction(4, event_time=T0 + 3 * day),  # after the window
+            prediction(5, event_time=T0 + 2 * day),
+        ]
+    )
+    store.upsert_labels(
+        [
+            label(1, "fraud", "chargeback", reported_at=T0 + 30 * day),
+            label(1, "fraud", "api", reported_at=T0 + 10 * day),  # the first report counts
+            label(2, "fraud", "chargeback", reported_at=T0 + day + 40 * day),
+            label(3, "legit", "dispute", reported_at=T0 + 3 * day),  # not fraud
+            label(4, "fraud", "chargeback", reported_at=T0 + 4 * day),
+            label(5, "fraud", "chargeback", reported_at=T0 + 70 * day),  # after as_of
+        ]
+    )
+    delays = store.fraud_report_delays(T0, T0 + 3 * day, as_of=T0 + 60 * day)
+    assert delays.tolist() == [10.0, 40.0]
+    assert store.fraud_report_delays(T0, T0 + 3 * day, as_of=T0 + 70 * day).tolist() == [
+        10.0,
+        40.0,
+        68.0,
+    ]
+    assert len(store.fraud_report_delays(T0 + 10 * day, T0 + 20 * day, T0 + 60 * day)) == 0
+
+
 # -- audit, metrics, policy ---------------------------------------------------------------
 
 

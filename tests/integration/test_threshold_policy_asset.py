@@ -125,6 +125,37 @@ def test_thresholds_are_cut_on_the_champions_scores(platform: Platform) -> None:
     assert f"v{champion}" in audit["reason"]
 
 
+def test_a_champion_learns_from_its_own_labels_45_days_old(platform: Platform) -> None:
+    """By default labels count once training would use them (`FRAUD_LABEL_MATURITY_DAYS`, 45
+    days), not after the 120 days that make an outcome final: a champion trained on payments up
+    to 70 days ago (then shadowed and released) learns from the 25 days after its training data,
+    their reported frauds weighted by the report delays of frauds older than 120 days."""
+    import json
+    from datetime import timedelta
+
+    from fraud_core.policy import ThresholdPolicy
+    from tests.fixtures.prediction_log import END
+
+    seed_log(platform.store, days=160, per_day=100)
+    assert platform.retrain().success
+    champion = platform.registry.aliases()["champion"]
+    window = json.loads(platform.registry.get_version(champion).tags["training_window"])
+    window["end"] = (END - timedelta(days=70)).isoformat()
+    platform.registry.set_version_tags(champion, {"training_window": json.dumps(window)})
+
+    result = materialize(platform, ["threshold_policy"])
+    assert result.success
+    meta = run_metadata(result, "threshold_policy")
+    assert meta["maturity_days"] == 45 and meta["model_version"] == champion
+    assert meta["window"].startswith(f"[{END - timedelta(days=70):%Y-%m-%d}")
+    assert meta["written"] and meta["labeled_rows"] > 1000
+    delay = meta["report_delay"]  # the fixture's chargebacks come 3 to 40 days late
+    assert delay["reference_frauds"] >= 30 and 15 < delay["median_days"] < 28
+    assert ThresholdPolicy.from_store(platform.store).version == meta["policy_version"]
+    (audit,) = platform.store.audit_entries(action="policy.update")
+    assert audit["details"]["report_delay"] == delay and audit["details"]["maturity_days"] == 45
+
+
 def test_a_new_champion_without_matured_labels_of_its_own_serves_the_static_threshold(
     platform: Platform,
 ) -> None:

@@ -17,6 +17,7 @@ from fraud_assets.resources import (
 from fraud_assets.tables import metadata_table
 from fraud_core.fpr_lines import FPR_WARNING
 from fraud_core.monitoring_rules import REALIZED_WINDOW_DAYS
+from fraud_core.report_delay import MIN_REFERENCE_FRAUDS
 
 SEGMENT_COLUMNS = (
     "segment",
@@ -40,8 +41,10 @@ SEGMENT_COLUMNS = (
 class ThresholdPolicyConfig(dg.Config):
     window_days: int = REALIZED_WINDOW_DAYS
     maturity_days: float | None = None
-    """Approved payments older than this with no report count as legitimate (default:
-    `fraud_core.maturity`'s 120 days); the window ends that long before now."""
+    """Approved payments older than this with no report count as legitimate, and the window
+    ends that long before now (default: `FRAUD_LABEL_MATURITY_DAYS`, 45, what training waits).
+    Their reported frauds are weighted by how much fraud is reported by their age
+    (`fraud_core.report_delay`, from the frauds of the `window_days` before 120 days ago)."""
     decay: float = 0.5
     """Weight kept of the previous version's evidence."""
     max_fpr: float = FPR_WARNING
@@ -65,7 +68,8 @@ def policy_version(now, run_id: str) -> str:
     owners=["team:data"],
     description="Contextual thresholds for the champion on a segment hierarchy (all > amount "
     "band x tenure > payment method): Thompson-sampling Beta arms over a threshold grid, "
-    "updated counterfactually from matured, inverse-propensity weighted labels, the rows scored "
+    "updated counterfactually from inverse-propensity weighted labels at least 45 days old "
+    "(reported frauds weighted by the share of fraud reported by their age), the rows scored "
     "again by the champion (thresholds belong to its scores), with the previous version as a "
     "decayed prior when it was learned for the same champion; each segment borrows its "
     "parent's posterior as a prior and one without arms serves its nearest ancestor's "
@@ -86,10 +90,11 @@ def threshold_policy(
     from fraud_core.evaluation import label_states
     from fraud_core.features import FEATURE_NAMES
     from fraud_core.lake import DECISION_COLUMNS
-    from fraud_core.maturity import MATURITY_DAYS
     from fraud_core.policy import DEFAULT_THRESHOLD, ThresholdPolicy
     from fraud_core.registry import CHAMPION
+    from fraud_core.report_delay import ReportDelay
     from fraud_core.reports.thresholds import contribution_png, cost_curves_png
+    from fraud_core.settings import get_settings
     from fraud_core.threshold_learning import (
         CONTRIBUTION_COLUMNS,
         LearningConfig,
@@ -108,7 +113,9 @@ def threshold_policy(
             "no champion model yet: thresholds are learned on the champion's scores; train and "
             "promote one first"
         )
-    maturity = config.maturity_days or MATURITY_DAYS
+    maturity = (
+        get_settings().label_maturity_days if config.maturity_days is None else config.maturity_days
+    )
     end = now - timedelta(days=maturity)
     # out of sample only: on the rows it was trained on the champion's scores are overconfident
     # (thresholds learned there came out near 0.05 in the replay and blocked far too much)
@@ -121,7 +128,8 @@ def threshold_policy(
     frame = lake.open().frame(feedback, *window, columns=logged, features=True, as_of=now)
     frame = rescored(frame, facade.load(champion.version))
     states = label_states(frame, as_of=now, maturity_days=maturity)
-    labeled = labeled_frame(frame, states)
+    delay = ReportDelay.from_store(feedback, now, config.window_days)
+    labeled = labeled_frame(frame, states, _fraud_weight(delay, frame, now))
     previous_arms = feedback.load_policy_arms()
     previous = (
         ThresholdPolicy.from_arms(previous_arms[0].policy_version, previous_arms)
@@ -179,6 +187,8 @@ def threshold_policy(
                 "model_version": champion.version,
                 "thresholds": dict(new.thresholds),
                 "changes": changes,
+                "maturity_days": maturity,
+                "report_delay": _delay_note(delay),
             },
         )
     summaries = [r.summary() for r in learned.segments.values()]
@@ -220,6 +230,8 @@ def threshold_policy(
             "window": f"[{window[0].isoformat()}, {window[1].isoformat()})",
             "dagster/row_count": len(frame),
             "labeled_rows": len(labeled),
+            "maturity_days": maturity,
+            "report_delay": _delay_note(delay),
             "policy_version": new.version,
             "previous_version": previous.version,
             "model_version": champion.version,
@@ -237,6 +249,27 @@ def threshold_policy(
             "contribution_plot": dg.MetadataValue.path(str(contribution_plot)),
         }
     )
+
+
+def _fraud_weight(delay, frame, now: datetime):
+    """Each row's weight if it is a reported fraud (`ReportDelay.fraud_weight` of its age);
+    None without an estimate of the report delay."""
+    import numpy as np
+    import pandas as pd
+
+    if delay is None:
+        return None
+    age = (pd.Timestamp(now) - frame["event_time"]) / pd.Timedelta(days=1)
+    return delay.fraud_weight(age.to_numpy(np.float64))
+
+
+def _delay_note(delay) -> dict | str:
+    if delay is None:
+        return (
+            f"no estimate: fewer than {MIN_REFERENCE_FRAUDS} matured frauds (reported frauds "
+            "weighted 1)"
+        )
+    return delay.summary()
 
 
 def _model_of(feedback, version: str) -> str | None:
