@@ -9,12 +9,14 @@ segment's posterior borrows from its parent's (`posteriors`: the parent's poster
 same threshold as a prior worth at most `PRIOR_STRENGTH` rows, so a small segment follows its
 parent and a large one its own data). A segment's threshold is its arm with the best posterior
 mean; a segment without arms gets its nearest ancestor's threshold, and 0.5 if none has arms.
+A policy belongs to the model it was learned for (`model_version`): any other model is decided
+at the static 0.5 (`ThresholdPolicy.applied_to`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 DEFAULT_THRESHOLD = 0.5
@@ -87,12 +89,24 @@ class ThresholdPolicy:
     version: str = STATIC_VERSION
     thresholds: Mapping[str, float] = field(default_factory=dict)
     default: float = DEFAULT_THRESHOLD
+    model_version: str | None = None
+    """The model whose scores the thresholds were cut on (its `policy.update` audit entry);
+    None: unrecorded, the policy applies to whatever model serves."""
 
     def threshold(self, segment: str) -> float:
         for node in ancestry(segment):
             if node in self.thresholds:
                 return self.thresholds[node]
         return self.default
+
+    def applied_to(self, model_version: str) -> ThresholdPolicy:
+        """This policy for a model it was learned for (or any, when unrecorded), else the
+        static one: thresholds cut on one model's scores mean nothing for another's (a canary
+        or a shadow challenger is judged at the 0.5 it serves once promoted, until its own
+        thresholds are learned)."""
+        if self.model_version is None or self.model_version == model_version:
+            return self
+        return STATIC_POLICY
 
     @classmethod
     def from_arms(cls, version: str, arms: Iterable[Any]) -> ThresholdPolicy:
@@ -114,4 +128,16 @@ class ThresholdPolicy:
         versions = {str(arm_field(arm, "policy_version")) for arm in arms}
         if len(versions) != 1:
             raise ValueError(f"expected arms of one policy version, got {sorted(versions)}")
-        return cls.from_arms(versions.pop(), arms)
+        version = versions.pop()
+        learned = cls.from_arms(version, arms)
+        return replace(learned, model_version=policy_model(store, version))
+
+
+STATIC_POLICY = ThresholdPolicy()
+
+
+def policy_model(store: Any, version: str) -> str | None:
+    """The model version a stored policy version was learned for (its `policy.update` audit
+    entry; None when it has none)."""
+    entries = store.audit_entries(subject=f"policy/{version}", action="policy.update", limit=1)
+    return entries[0]["details"].get("model_version") if entries else None

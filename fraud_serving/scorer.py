@@ -3,9 +3,10 @@ behind the BentoML service alike.
 
 Per transaction: features (`fraud_core.features`, the training pipeline) -> champion, or the
 canary for customers in its sticky share -> fraud probability -> threshold of the segment
-from the policy -> decision, with optional logged exploration -> response. Then, off the
-request path: the prediction row is queued for the store and the shadow model (if any) gets
-the same features.
+from the policy (for the model it was learned for; any other: the static 0.5) -> decision,
+with optional logged exploration -> response. Then, off the request path: the prediction row
+is queued for the store and the shadow model (if any) gets the same features, decided at its
+own threshold.
 
 Exploration: a transaction the model would block, at most `exploration_max_amount_usd`, is
 approved with probability `exploration_rate`; `explored` and `propensity` (the probability of
@@ -152,7 +153,8 @@ class Scorer:
         model, variant = (slots.canary, "canary") if is_canary else (slots.champion, "champion")
         amount_usd = tx.amount_usd
         segment = segment_of(amount_usd, tx.account_age_days, tx.payment_method)
-        threshold = slots.policy.threshold(segment)
+        policy = slots.policy.applied_to(model.version)
+        threshold = policy.threshold(segment)
         block = score >= threshold
         explored, propensity, outcome = False, 1.0, "block" if block else "approve"
         rate = self.exploration_rate
@@ -172,16 +174,16 @@ class Scorer:
             variant=variant,
             explored=explored,
             propensity=propensity,
-            policy_version=slots.policy.version,
+            policy_version=policy.version,
         )
         metrics.PREDICTIONS.labels(model.version, variant, outcome).inc()
         metrics.SCORE.labels(variant).observe(score)
         if self.log is not None:
             self.log.put("prediction", self._row(tx, x, response, amount_usd))
         if self.shadow is not None and slots.challenger is not None:
+            own = slots.policy.applied_to(slots.challenger.version).threshold(segment)
             self.shadow.submit(
-                slots.challenger,
-                ShadowItem(tx.transaction_id, tx.event_time, x, threshold, block),
+                slots.challenger, ShadowItem(tx.transaction_id, tx.event_time, x, own, block)
             )
         return response
 

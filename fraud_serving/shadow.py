@@ -1,8 +1,8 @@
 """The shadow runner: the `challenger` scores the served features off the request path.
 
-Requests only enqueue (features, served threshold and decision). One thread drains the queue
-every `interval` (0.5 s) and scores what accumulated in a single XGBoost call per model
-version (a 64-row call costs about twice a 1-row call), writes `shadow_predictions` rows
+Requests only enqueue (features, the challenger's threshold, the served decision). One thread
+drains the queue every `interval` (0.5 s) and scores what accumulated in a single XGBoost call
+per model version (a 64-row call costs about twice a 1-row call), writes `shadow_predictions` rows
 through the prediction log and counts disagreements. The shadow's decision never reaches the
 response. If the shadow falls behind by more than `max_queue` transactions the excess is not
 scored and is counted in `fraud_shadow_dropped_total`: shadow evaluation is a sample, the

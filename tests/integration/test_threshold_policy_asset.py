@@ -151,7 +151,8 @@ def test_a_champion_learns_from_its_own_labels_45_days_old(platform: Platform) -
     assert meta["written"] and meta["labeled_rows"] > 1000
     delay = meta["report_delay"]  # the fixture's chargebacks come 3 to 40 days late
     assert delay["reference_frauds"] >= 30 and 15 < delay["median_days"] < 28
-    assert ThresholdPolicy.from_store(platform.store).version == meta["policy_version"]
+    served = ThresholdPolicy.from_store(platform.store)
+    assert served.version == meta["policy_version"] and served.model_version == champion
     (audit,) = platform.store.audit_entries(action="policy.update")
     assert audit["details"]["report_delay"] == delay and audit["details"]["maturity_days"] == 45
 

@@ -26,11 +26,18 @@ def arm(segment: str, threshold: float, alpha: float, beta: float, version: str 
 
 
 class FakeStore:
-    def __init__(self, arms: list[dict]) -> None:
-        self.arms = arms
+    def __init__(self, arms: list[dict], models: dict[str, str] | None = None) -> None:
+        self.arms, self.models = arms, models or {}
 
     def load_policy_arms(self) -> list[dict]:
         return self.arms
+
+    def audit_entries(self, subject: str, action: str, limit: int) -> list[dict]:
+        version = subject.removeprefix("policy/")
+        model = self.models.get(version)
+        return (
+            [{"details": {"model_version": model}}] if model and action == "policy.update" else []
+        )
 
 
 def test_static_default() -> None:
@@ -52,6 +59,17 @@ def test_best_posterior_mean_per_segment() -> None:
     assert policy.threshold("small|new") == 0.6
     assert policy.threshold("large|established") == 0.7
     assert policy.threshold("medium|new") == DEFAULT_THRESHOLD
+
+
+def test_a_policy_belongs_to_the_model_it_was_learned_for() -> None:
+    arms = [arm("small|new", 0.3, 9, 1)]
+    policy = ThresholdPolicy.from_store(FakeStore(arms, {"p1": "4"}))
+    assert policy.model_version == "4"
+    assert policy.applied_to("4") is policy and policy.applied_to("4").threshold("small|new") == 0.3
+    other = policy.applied_to("5")
+    assert other.version == STATIC_VERSION and other.threshold("small|new") == DEFAULT_THRESHOLD
+    unrecorded = ThresholdPolicy.from_store(FakeStore(arms))  # no audit entry: any model
+    assert unrecorded.model_version is None and unrecorded.applied_to("5") is unrecorded
 
 
 def test_mixed_versions_refused() -> None:

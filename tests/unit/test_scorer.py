@@ -72,6 +72,32 @@ def test_canary_share_and_thresholds_by_segment() -> None:
         assert r.threshold == (0.9 if top_level(r.segment) == "large|established" else 0.5)
 
 
+def test_thresholds_apply_to_the_model_they_were_learned_for() -> None:
+    """A policy learned on the champion's scores: the canary and the shadow challenger are
+    decided at the static 0.5, what each serves once promoted until its own are learned."""
+    log = ListLog()
+    shadow = ShadowRunner(log).start()
+    policy = ThresholdPolicy(version="p8", thresholds={"all": 0.05}, model_version="1")
+    slots = Slots(
+        champion=CHAMPION, canary=CANARY, canary_percent=50, challenger=SHADOW, policy=policy
+    )
+    results = Scorer(slots, hash_key="k", canary_salt="s", prediction_log=log, shadow=shadow)
+    results = results.score_many(TXS[:400])
+    shadow.close()
+    champion = [r for r in results if r.variant == "champion"]
+    canary = [r for r in results if r.variant == "canary"]
+    assert champion and canary
+    assert {(r.threshold, r.policy_version) for r in champion} == {(0.05, "p8")}
+    assert {(r.threshold, r.policy_version) for r in canary} == {(0.5, "static-0.5")}
+    assert all(r.decision == ("block" if r.score >= 0.5 else "approve") for r in canary)
+    shadow_rows = [row for kind, row in log.rows if kind == "shadow"]
+    assert len(shadow_rows) == 400 and {r["threshold"] for r in shadow_rows} == {0.5}
+    # a policy whose model is not recorded applies to whatever serves, as before
+    unrecorded = ThresholdPolicy(version="p9", thresholds={"all": 0.05})
+    slots = Slots(champion=CHAMPION, canary=CANARY, canary_percent=50, policy=unrecorded)
+    assert {r.threshold for r in Scorer(slots, hash_key="k").score_many(TXS[:50])} == {0.05}
+
+
 def test_exploration_is_capped_and_logged_with_propensity() -> None:
     log = ListLog()
     scorer = Scorer(

@@ -131,13 +131,9 @@ def threshold_policy(
     delay = ReportDelay.from_store(feedback, now, config.window_days)
     labeled = labeled_frame(frame, states, _fraud_weight(delay, frame, now))
     previous_arms = feedback.load_policy_arms()
-    previous = (
-        ThresholdPolicy.from_arms(previous_arms[0].policy_version, previous_arms)
-        if previous_arms
-        else ThresholdPolicy()
-    )
+    previous = ThresholdPolicy.from_store(feedback)
     # a version's arms are evidence about its champion's scores: another model's start nothing
-    previous_model = _model_of(feedback, previous.version)
+    previous_model = previous.model_version
     prior = previous_arms if previous_model == champion.version else []
     version = policy_version(now, context.run.run_id)
     learned = learn_thresholds(
@@ -270,12 +266,6 @@ def _delay_note(delay) -> dict | str:
             "weighted 1)"
         )
     return delay.summary()
-
-
-def _model_of(feedback, version: str) -> str | None:
-    """The champion version a stored policy version was learned for (its audit entry)."""
-    entries = feedback.audit_entries(subject=f"policy/{version}", action="policy.update", limit=1)
-    return entries[0]["details"].get("model_version") if entries else None
 
 
 def _prior_note(previous: str, model: str | None, had_arms: bool, prior: list) -> str:
