@@ -17,7 +17,6 @@ from fraud_assets.resources import (
 from fraud_assets.tables import metadata_table
 from fraud_core.fpr_lines import FPR_WARNING
 from fraud_core.monitoring_rules import REALIZED_WINDOW_DAYS
-from fraud_core.report_delay import MIN_REFERENCE_FRAUDS
 
 SEGMENT_COLUMNS = (
     "segment",
@@ -260,6 +259,8 @@ def _fraud_weight(delay, frame, now: datetime):
 
 
 def _delay_note(delay) -> dict | str:
+    from fraud_core.report_delay import MIN_REFERENCE_FRAUDS
+
     if delay is None:
         return (
             f"no estimate: fewer than {MIN_REFERENCE_FRAUDS} matured frauds (reported frauds "
