@@ -183,7 +183,9 @@ def release_changes(
             change = ", ".join(
                 f"{s} {c['from']}->{c['to']}" for s, c in sorted(details.get("changes", {}).items())
             )
-            what = f"thresholds {details.get('policy_version')}: {change or 'unchanged'}"
+            model = details.get("model_version")
+            of = f" of {details.get('role', 'model')} v{model}" if model else ""
+            what = f"thresholds {details.get('policy_version')}{of}: {change or 'unchanged'}"
         elif entry["action"] == "release.rollback":
             what = f"canary {details.get('version')} rolled back and rejected"
         else:

@@ -9,8 +9,8 @@ segment's posterior borrows from its parent's (`posteriors`: the parent's poster
 same threshold as a prior worth at most `PRIOR_STRENGTH` rows, so a small segment follows its
 parent and a large one its own data). A segment's threshold is its arm with the best posterior
 mean; a segment without arms gets its nearest ancestor's threshold, and 0.5 if none has arms.
-A policy belongs to the model it was learned for (`model_version`): any other model is decided
-at the static 0.5 (`ThresholdPolicy.applied_to`).
+A policy belongs to the model it was learned for (`model_version`): each served model is decided
+at its own latest policy (`served_policies`), and a model without one at the static 0.5.
 """
 
 from __future__ import annotations
@@ -90,23 +90,13 @@ class ThresholdPolicy:
     thresholds: Mapping[str, float] = field(default_factory=dict)
     default: float = DEFAULT_THRESHOLD
     model_version: str | None = None
-    """The model whose scores the thresholds were cut on (its `policy.update` audit entry);
-    None: unrecorded, the policy applies to whatever model serves."""
+    """The model whose scores the thresholds were cut on (None: the static policy)."""
 
     def threshold(self, segment: str) -> float:
         for node in ancestry(segment):
             if node in self.thresholds:
                 return self.thresholds[node]
         return self.default
-
-    def applied_to(self, model_version: str) -> ThresholdPolicy:
-        """This policy for a model it was learned for (or any, when unrecorded), else the
-        static one: thresholds cut on one model's scores mean nothing for another's (a canary
-        or a shadow challenger is judged at the 0.5 it serves once promoted, until its own
-        thresholds are learned)."""
-        if self.model_version is None or self.model_version == model_version:
-            return self
-        return STATIC_POLICY
 
     @classmethod
     def from_arms(cls, version: str, arms: Iterable[Any]) -> ThresholdPolicy:
@@ -120,24 +110,21 @@ class ThresholdPolicy:
         return cls(version=version, thresholds=chosen)
 
     @classmethod
-    def from_store(cls, store: Any) -> ThresholdPolicy:
-        """The latest policy version in the store, or the static policy when there is none."""
-        arms = list(store.load_policy_arms())
+    def from_store(cls, store: Any, model_version: str) -> ThresholdPolicy:
+        """The latest policy version learned for `model_version`, or the static policy when
+        that model has none."""
+        arms = list(store.load_policy_arms(model_version=model_version))
         if not arms:
             return cls()
         versions = {str(arm_field(arm, "policy_version")) for arm in arms}
         if len(versions) != 1:
             raise ValueError(f"expected arms of one policy version, got {sorted(versions)}")
-        version = versions.pop()
-        learned = cls.from_arms(version, arms)
-        return replace(learned, model_version=policy_model(store, version))
+        return replace(cls.from_arms(versions.pop(), arms), model_version=model_version)
 
 
 STATIC_POLICY = ThresholdPolicy()
 
 
-def policy_model(store: Any, version: str) -> str | None:
-    """The model version a stored policy version was learned for (its `policy.update` audit
-    entry; None when it has none)."""
-    entries = store.audit_entries(subject=f"policy/{version}", action="policy.update", limit=1)
-    return entries[0]["details"].get("model_version") if entries else None
+def served_policies(store: Any, model_versions: Iterable[str]) -> dict[str, ThresholdPolicy]:
+    """Each model version's own latest policy (`ThresholdPolicy.from_store`)."""
+    return {v: ThresholdPolicy.from_store(store, v) for v in dict.fromkeys(model_versions)}

@@ -218,19 +218,6 @@ def segment_paths(frame: pd.DataFrame) -> np.ndarray:
     return np.fromiter(paths, dtype=object, count=len(frame))
 
 
-def static_arm() -> dict[str, Any]:
-    """One evidence-free arm at the static threshold on the root: a version that serves 0.5
-    everywhere (every segment falls back to the root)."""
-    return {
-        "segment": ROOT,
-        "threshold": DEFAULT_THRESHOLD,
-        "alpha": 1.0,
-        "beta": 1.0,
-        "pulls": 0,
-        "reward": 0.0,
-    }
-
-
 def rescored(predictions: pd.DataFrame, model: LoadedModel) -> pd.DataFrame:
     """`predictions` (with every feature column, as the lake reads them) with `score` from
     `model`; the logged score, from whichever model served the row, kept as `logged_score`."""

@@ -1,9 +1,9 @@
 """What the scorer serves (`Slots`), and the poller that keeps it in step with the registry.
 
 `Slots` is immutable: the poller builds a complete new one (models loaded, feature specs
-checked, policy read) and hands it over in one reference assignment, so a request sees either
-the old set or the new set, never half of each. When the registry is unreachable, or a new
-version fails to load, the last good champion keeps serving; the failure shows in
+checked, each model's policy read) and hands it over in one reference assignment, so a request
+sees either the old set or the new set, never half of each. When the registry is unreachable,
+or a new version fails to load, the last good champion keeps serving; the failure shows in
 `fraud_registry_up`, `fraud_model_load_failures_total` and in `/model`. A canary or challenger
 (shadow) version that fails to load is dropped (its traffic goes to the champion) rather than
 kept.
@@ -17,12 +17,13 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from fraud_core.model import LoadedModel
-from fraud_core.policy import ThresholdPolicy
+from fraud_core.policy import STATIC_POLICY, ThresholdPolicy, served_policies
 from fraud_core.registry.names import CANARY, CHALLENGER, CHAMPION
 from fraud_serving import metrics
 from fraud_serving.failures import FailureLog
@@ -42,11 +43,16 @@ class Slots:
     canary: LoadedModel | None = None
     canary_percent: int = 0
     challenger: LoadedModel | None = None
-    policy: ThresholdPolicy | None = None
+    policies: Mapping[str, ThresholdPolicy] | None = None
+    """Each served model version's own thresholds (None: not read yet)."""
 
     @property
     def ready(self) -> bool:
-        return self.champion is not None and self.policy is not None
+        return self.champion is not None and self.policies is not None
+
+    def policy(self, model: LoadedModel) -> ThresholdPolicy:
+        """The thresholds `model` is decided at: its own, else the static 0.5."""
+        return (self.policies or {}).get(model.version, STATIC_POLICY)
 
     @property
     def stage(self) -> str:
@@ -64,8 +70,12 @@ class Slots:
         return (
             f"champion={version(self.champion)} canary={version(self.canary)}"
             f"@{self.canary_percent}% challenger={version(self.challenger)}"
-            f" policy={self.policy and self.policy.version}"
+            f" policies={self.policy_versions()}"
         )
+
+    def policy_versions(self) -> dict[str, str]:
+        """Model version -> the policy version it is decided at."""
+        return {v: self.policy(m).version for v, m in self.models().items()}
 
     def models(self) -> dict[str, LoadedModel]:
         served = (self.champion, self.canary, self.challenger)
@@ -116,13 +126,14 @@ class RegistryFollower:
             self._stop.wait(max(0.0, self.poll_seconds - (time.monotonic() - started)))
 
     def poll_once(self) -> Slots:
-        """One poll: read aliases, load what changed, read the policy, publish if changed."""
+        """One poll: read aliases, load what changed, read each served model's policy, publish
+        if changed."""
         current = self.target.slots
         registry_errors: list[str] = []
         new = replace(current, **self._follow_registry(current, registry_errors))
         store_errors: list[str] = []
         try:
-            new = replace(new, policy=ThresholdPolicy.from_store(self.store))
+            new = replace(new, policies=served_policies(self.store, new.models()))
             self._read_ok("policy")
         except Exception as error:
             store_errors.append(f"policy: {self._read_failed('policy', error)}")

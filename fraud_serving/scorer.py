@@ -3,7 +3,7 @@ behind the BentoML service alike.
 
 Per transaction: features (`fraud_core.features`, the training pipeline) -> champion, or the
 canary for customers in its sticky share -> fraud probability -> threshold of the segment
-from the policy (for the model it was learned for; any other: the static 0.5) -> decision,
+from that model's own threshold policy (none learned yet: the static 0.5) -> decision,
 with optional logged exploration -> response. Then, off the request path: the prediction row
 is queued for the store and the shadow model (if any) gets the same features, decided at its
 own threshold.
@@ -153,7 +153,7 @@ class Scorer:
         model, variant = (slots.canary, "canary") if is_canary else (slots.champion, "champion")
         amount_usd = tx.amount_usd
         segment = segment_of(amount_usd, tx.account_age_days, tx.payment_method)
-        policy = slots.policy.applied_to(model.version)
+        policy = slots.policy(model)
         threshold = policy.threshold(segment)
         block = score >= threshold
         explored, propensity, outcome = False, 1.0, "block" if block else "approve"
@@ -181,7 +181,7 @@ class Scorer:
         if self.log is not None:
             self.log.put("prediction", self._row(tx, x, response, amount_usd))
         if self.shadow is not None and slots.challenger is not None:
-            own = slots.policy.applied_to(slots.challenger.version).threshold(segment)
+            own = slots.policy(slots.challenger).threshold(segment)
             self.shadow.submit(
                 slots.challenger, ShadowItem(tx.transaction_id, tx.event_time, x, own, block)
             )

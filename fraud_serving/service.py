@@ -11,7 +11,8 @@ Endpoints:
   are refused with 422 naming them; the others are stored. A failing store gives 503 with
   ``Retry-After`` (`fraud_serving.feedback`).
 - ``GET /model``: champion, canary and challenger (scored in shadow) versions, canary percent,
-  policy version, stage, feature spec version, registry/store errors of the last poll.
+  the champion's policy version and each served model's, stage, feature spec version,
+  registry/store errors of the last poll.
 - ``/livez``, ``/readyz`` (503 until a champion and the thresholds are loaded), ``/metrics``.
 
 Each worker process runs its own scorer, registry follower, shadow runner and prediction log
@@ -160,7 +161,8 @@ class FraudScorer:
             "canary": slots.canary and slots.canary.version,
             "canary_percent": slots.canary_percent if slots.canary is not None else 0,
             "challenger": slots.challenger and slots.challenger.version,
-            "policy_version": slots.policy and slots.policy.version,
+            "policy_version": slots.champion and slots.policy(slots.champion).version,
+            "policy_versions": slots.policy_versions(),
             "stage": slots.stage,
             "feature_spec_version": FEATURE_SPEC.version,
             "aliases": status.aliases,

@@ -193,6 +193,8 @@ class PolicyArm(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     policy_version: Mapped[str] = mapped_column(String(32))
+    model_version: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The model whose scores the thresholds were cut on (None: unrecorded, before 0006)."""
     segment: Mapped[str] = mapped_column(String(64))
     threshold: Mapped[float] = mapped_column(Float)
     alpha: Mapped[float] = mapped_column(Float)

@@ -67,6 +67,8 @@ class ThresholdArm:
     pulls: int
     reward: float
     updated_at: datetime
+    model_version: str | None = None
+    """The model whose scores the arm's thresholds were cut on."""
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -610,9 +612,13 @@ class FeedbackStore:
     # -- contextual thresholds --------------------------------------------------------------
 
     def save_policy_arms(
-        self, policy_version: str, arms: Iterable[Mapping[str, Any] | ThresholdArm]
+        self,
+        policy_version: str,
+        arms: Iterable[Mapping[str, Any] | ThresholdArm],
+        model_version: str | None = None,
     ) -> int:
-        """Create or update the arms of `policy_version` (keyed by segment and threshold).
+        """Create or update the arms of `policy_version` (keyed by segment and threshold),
+        learned on the scores of `model_version`.
 
         Each arm has segment, threshold, alpha, beta and optionally pulls (0), reward (0.0)
         and updated_at (now). Returns the number of arms written.
@@ -622,6 +628,10 @@ class FeedbackStore:
             row = asdict(arm) if isinstance(arm, ThresholdArm) else dict(arm)
             if row.setdefault("policy_version", policy_version) != policy_version:
                 raise RowError(f"policy_arms: arm {row} belongs to another policy version")
+            if row.get("model_version") is None:
+                row["model_version"] = model_version
+            elif row["model_version"] != model_version:
+                raise RowError(f"policy_arms: arm {row} was learned for another model")
             rows.append(row)
         records = _records(validate(policy_arms, rows, defaults={"updated_at": utcnow()}))
         if not records:
@@ -635,14 +645,18 @@ class FeedbackStore:
             conn.execute(stmt, records)
         return len(records)
 
-    def load_policy_arms(self, policy_version: str | None = None) -> list[ThresholdArm]:
-        """The arms of `policy_version` (default: the most recently updated version)."""
+    def load_policy_arms(
+        self, policy_version: str | None = None, *, model_version: str | None = None
+    ) -> list[ThresholdArm]:
+        """The arms of `policy_version` (default: the most recently updated version, of
+        `model_version` when given)."""
         pa = policy_arms.c
         with self.engine.connect() as conn:
             if policy_version is None:
-                policy_version = conn.scalar(
-                    select(pa.policy_version).order_by(pa.updated_at.desc(), pa.id.desc()).limit(1)
-                )
+                latest = select(pa.policy_version).order_by(pa.updated_at.desc(), pa.id.desc())
+                if model_version is not None:
+                    latest = latest.where(pa.model_version == model_version)
+                policy_version = conn.scalar(latest.limit(1))
                 if policy_version is None:
                     return []
             rows = conn.execute(

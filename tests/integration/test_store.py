@@ -541,6 +541,58 @@ def test_policy_arms_round_trip(store: FeedbackStore) -> None:
         store.save_policy_arms("p3", [pulled])
 
 
+def test_policy_arms_of_each_model(store: FeedbackStore) -> None:
+    """Each policy version belongs to the model whose scores it was learned on: a model's
+    latest version is found among its own, whatever other models learned since."""
+    arm = {"segment": "all", "threshold": 0.3, "alpha": 2.0, "beta": 1.0}
+    assert store.load_policy_arms(model_version="4") == []
+    store.save_policy_arms("p1", [arm], model_version="4")
+    store.save_policy_arms("p2", [arm], model_version="5")
+    store.save_policy_arms("p3", [arm | {"threshold": 0.4}], model_version="4")
+    store.save_policy_arms("p4", [arm], model_version="5")
+    (latest,) = store.load_policy_arms(model_version="4")
+    assert (latest.policy_version, latest.model_version, latest.threshold) == ("p3", "4", 0.4)
+    assert [a.policy_version for a in store.load_policy_arms(model_version="5")] == ["p4"]
+    assert store.load_policy_arms(model_version="6") == []
+    assert [a.model_version for a in store.load_policy_arms("p1")] == ["4"]
+    with pytest.raises(RowError, match="another model"):
+        store.save_policy_arms("p5", [arm | {"model_version": "4"}], model_version="5")
+
+
+def test_upgrade_gives_existing_policy_versions_their_audited_model(empty_url: str) -> None:
+    """Revision 0006 adds `policy_arms.model_version` and fills it from each version's
+    `policy.update` audit entry (where the model was recorded before)."""
+    from alembic import command
+
+    store = FeedbackStore(empty_url)
+    config = alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+    with store.engine.begin() as conn:
+        for version in ("p1", "p2"):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO policy_arms (policy_version, segment, threshold, alpha, beta, "
+                    "pulls, reward, updated_at) VALUES (:v, 'all', 0.3, 2, 1, 0, 0, :at)"
+                ),
+                {"v": version, "at": T0},
+            )
+    store.append_audit(
+        "test",
+        "policy.update",
+        "policy/p1",
+        "learned",
+        {"policy_version": "p1", "model_version": "4"},
+    )
+    store.close()
+    upgraded = FeedbackStore(empty_url)
+    assert [a.model_version for a in upgraded.load_policy_arms("p1")] == ["4"]
+    assert [a.model_version for a in upgraded.load_policy_arms("p2")] == [None]
+    assert [a.policy_version for a in upgraded.load_policy_arms(model_version="4")] == ["p1"]
+    upgraded.close()
+
+
 # -- time zones ---------------------------------------------------------------------------
 
 

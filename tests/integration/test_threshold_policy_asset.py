@@ -1,5 +1,6 @@
-"""`threshold_policy` against a real store (SQLite and PostgreSQL): learned thresholds are
-written as a new policy version and are what `ThresholdPolicy.from_store` serves."""
+"""`threshold_policy` against a real store (SQLite and PostgreSQL): thresholds learned for each
+served model are written as a new policy version of that model and are what
+`ThresholdPolicy.from_store` serves it."""
 
 from __future__ import annotations
 
@@ -19,14 +20,26 @@ def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> Non
     from fraud_core.policy import STATIC_VERSION, ThresholdPolicy
 
     seed_log(platform.store, days=60, per_day=200)
-    assert platform.retrain().success  # the first champion, whose scores the policy cuts
-    assert ThresholdPolicy.from_store(platform.store).version == STATIC_VERSION
+    retraining = platform.retrain()  # the first champion, whose scores the policy cuts
+    assert retraining.success
+    champion = platform.registry.aliases()["champion"]
+    # the retraining run learned the new model's thresholds on its holdout, after the gate
+    at_release = run_metadata(retraining, "threshold_policy")
+    assert at_release["model_version"] == champion and at_release["written"]
+    assert at_release["previous_version"] == STATIC_VERSION
+    assert at_release["prior"].startswith("none")
+    served_at_release = ThresholdPolicy.from_store(platform.store, champion)
+    release_arms = {(a.segment, a.threshold): a.alpha for a in platform.store.load_policy_arms()}
+    assert served_at_release.version == at_release["policy_version"]
+    assert served_at_release.model_version == champion
 
     first = materialize(platform, ["threshold_policy"], run_config=CONFIG)
     assert first.success
     meta = run_metadata(first, "threshold_policy")
-    assert meta["written"] and meta["previous_version"] == STATIC_VERSION
-    served = ThresholdPolicy.from_store(platform.store)
+    assert meta["written"] and meta["previous_version"] == served_at_release.version
+    assert meta["prior"] == f"{served_at_release.version}, decayed"
+    assert [(m["role"], m["model_version"]) for m in meta["models"]] == [("champion", champion)]
+    served = ThresholdPolicy.from_store(platform.store, champion)
     assert served.version == meta["policy_version"] != STATIC_VERSION
     assert dict(served.thresholds) == meta["thresholds"]
     assert served.thresholds  # at least one segment learned
@@ -50,37 +63,42 @@ def test_learned_thresholds_are_served_from_the_store(platform: Platform) -> Non
     png = Path(meta["cost_plot"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.parent.name == "policy"
     assert png.is_relative_to(platform.folders["reports"])
-    (audit,) = platform.store.audit_entries(action="policy.update")
+    audit, _ = platform.store.audit_entries(action="policy.update")
     assert audit["details"]["policy_version"] == served.version
     assert audit["details"]["thresholds"] == meta["thresholds"]
+    assert (audit["details"]["model_version"], audit["details"]["role"]) == (champion, "champion")
 
     arms = {(a.segment, a.threshold): a for a in platform.store.load_policy_arms()}
     second = materialize(platform, ["threshold_policy"], run_config=CONFIG)
     assert second.success
     again = run_metadata(second, "threshold_policy")
     assert again["previous_version"] == served.version != again["policy_version"]
-    now_served = ThresholdPolicy.from_store(platform.store)
+    now_served = ThresholdPolicy.from_store(platform.store, champion)
     assert now_served.version == again["policy_version"]
     assert dict(now_served.thresholds) == again["thresholds"]
     for arm in platform.store.load_policy_arms():  # same evidence again on a decayed prior
-        old = arms[(arm.segment, arm.threshold)]
-        assert arm.alpha - 1 == pytest.approx(1.5 * (old.alpha - 1), rel=1e-6)
+        old = arms[(arm.segment, arm.threshold)].alpha - 1
+        evidence = old - 0.5 * (release_arms.get((arm.segment, arm.threshold), 1.0) - 1)
+        assert arm.alpha - 1 == pytest.approx(0.5 * old + evidence, rel=1e-6)
 
 
 def test_too_little_data_writes_nothing(platform: Platform) -> None:
-    from fraud_core.policy import STATIC_VERSION, ThresholdPolicy
+    from fraud_core.policy import ThresholdPolicy
 
     # a champion trained on an older history; the policy's window holds five payments a day
     seed_log(platform.store, days=60, per_day=200, end=datetime(2026, 4, 12, tzinfo=UTC))
     assert platform.retrain().success
+    champion = platform.registry.aliases()["champion"]
+    before = ThresholdPolicy.from_store(platform.store, champion)
+    arms = platform.store.load_policy_arms()
     seed_log(platform.store, days=50, per_day=5, seed=1)
     result = materialize(platform, ["threshold_policy"], run_config=CONFIG)
     assert result.success
     meta = run_metadata(result, "threshold_policy")
-    assert not meta["written"] and meta["policy_version"] == STATIC_VERSION
+    assert not meta["written"] and meta["policy_version"] == before.version
     assert "nothing written" in meta["summary"]
-    assert platform.store.load_policy_arms() == []
-    assert ThresholdPolicy.from_store(platform.store).version == STATIC_VERSION
+    assert platform.store.load_policy_arms() == arms
+    assert ThresholdPolicy.from_store(platform.store, champion) == before
     assert Path(meta["cost_plot"]).exists()
 
 
@@ -120,9 +138,9 @@ def test_thresholds_are_cut_on_the_champions_scores(platform: Platform) -> None:
     assert meta["model_version"] == champion and meta["written"]
     # on the logged scores every threshold approves everything: no arm could beat the static
     assert meta["expected_cost_usd"] < meta["static_expected_cost_usd"]
-    (audit,) = platform.store.audit_entries(action="policy.update")
+    audit = platform.store.audit_entries(action="policy.update", limit=1)[0]
     assert audit["details"]["model_version"] == champion
-    assert f"v{champion}" in audit["reason"]
+    assert f"champion v{champion}" in audit["reason"]
 
 
 def test_a_champion_learns_from_its_own_labels_45_days_old(platform: Platform) -> None:
@@ -140,7 +158,7 @@ def test_a_champion_learns_from_its_own_labels_45_days_old(platform: Platform) -
     assert platform.retrain().success
     champion = platform.registry.aliases()["champion"]
     window = json.loads(platform.registry.get_version(champion).tags["training_window"])
-    window["end"] = (END - timedelta(days=70)).isoformat()
+    window["holdout_start"] = (END - timedelta(days=70)).isoformat()
     platform.registry.set_version_tags(champion, {"training_window": json.dumps(window)})
 
     result = materialize(platform, ["threshold_policy"])
@@ -151,42 +169,72 @@ def test_a_champion_learns_from_its_own_labels_45_days_old(platform: Platform) -
     assert meta["written"] and meta["labeled_rows"] > 1000
     delay = meta["report_delay"]  # the fixture's chargebacks come 3 to 40 days late
     assert delay["reference_frauds"] >= 30 and 15 < delay["median_days"] < 28
-    served = ThresholdPolicy.from_store(platform.store)
+    served = ThresholdPolicy.from_store(platform.store, champion)
     assert served.version == meta["policy_version"] and served.model_version == champion
-    (audit,) = platform.store.audit_entries(action="policy.update")
+    audit = platform.store.audit_entries(action="policy.update", limit=1)[0]
     assert audit["details"]["report_delay"] == delay and audit["details"]["maturity_days"] == 45
 
 
-def test_a_new_champion_without_matured_labels_of_its_own_serves_the_static_threshold(
-    platform: Platform,
-) -> None:
-    """Thresholds cut on one model's scores are not served to its successor: until rows scored
-    after the successor's training data mature, the policy serves 0.5."""
+def test_each_served_model_learns_its_own_thresholds(platform: Platform) -> None:
+    """The shadowed challenger is decided at thresholds cut on its own scores, from its holdout
+    on (rows it was not fitted on); a model with none of those matured serves 0.5, and another
+    model's thresholds are never served to it."""
     import json
 
-    from fraud_core.policy import ThresholdPolicy
+    from fraud_core.policy import STATIC_VERSION, ThresholdPolicy, served_policies
 
     seed_log(platform.store, days=60, per_day=200)
     assert platform.retrain().success
-    assert materialize(platform, ["threshold_policy"], run_config=CONFIG).success
-    learned = ThresholdPolicy.from_store(platform.store)
-    assert set(learned.thresholds.values()) != {0.5}
+    champion = platform.registry.aliases()["champion"]
     platform.retrain(recipe={"n_estimators": 20})  # whatever the gate says of it
     successor = platform.metadata("trained_model")["model_version"]
-    window = json.loads(platform.registry.get_version(successor).tags["training_window"])
-    window["end"] = "2026-06-01T00:00:00+00:00"  # as if trained on everything up to now
-    tags = {"training_window": json.dumps(window), "rejected": "false"}
+    info = platform.registry.get_version(successor)
+    window = json.loads(info.tags["training_window"])
+    unseen = {**window, "holdout_start": "2026-06-01T00:00:00+00:00"}  # after every label
+    tags = {"training_window": json.dumps(unseen), "rejected": "false"}
     platform.registry.set_version_tags(successor, tags)
-    platform.registry.set_alias("champion", successor, actor="test", reason="a successor")
+    platform.registry.set_alias("challenger", successor, actor="test", reason="shadow it")
 
     result = materialize(platform, ["threshold_policy"], run_config=CONFIG)
     assert result.success
-    meta = run_metadata(result, "threshold_policy")
-    assert meta["model_version"] == successor and meta["labeled_rows"] == 0
-    served = ThresholdPolicy.from_store(platform.store)
-    assert served.version == meta["policy_version"] != learned.version
-    assert served.version.startswith("static-")  # as the replay counts learned versions
-    assert {served.threshold(s) for s in [*learned.thresholds, "small|new/card"]} == {0.5}
-    (audit, _) = platform.store.audit_entries(action="policy.update")
-    assert audit["reason"].startswith(f"static 0.5 for champion v{successor}")
-    assert meta["prior"].startswith("none:")
+    models = {m["role"]: m for m in run_metadata(result, "threshold_policy")["models"]}
+    assert models["champion"]["model_version"] == champion and models["champion"]["written"]
+    assert models["challenger"]["model_version"] == successor
+    assert not models["challenger"]["written"] and models["challenger"]["labeled_rows"] == 0
+    served = served_policies(platform.store, [champion, successor])
+    assert served[champion].version == models["champion"]["policy_version"]
+    assert served[successor].version == STATIC_VERSION
+    assert {served[successor].threshold(s) for s in served[champion].thresholds} == {0.5}
+
+    platform.registry.set_version_tags(successor, {"training_window": json.dumps(window)})
+    result = materialize(platform, ["threshold_policy"], run_config=CONFIG)
+    assert result.success
+    models = {m["role"]: m for m in run_metadata(result, "threshold_policy")["models"]}
+    assert models["challenger"]["written"] and models["challenger"]["labeled_rows"] > 1000
+    own = ThresholdPolicy.from_store(platform.store, successor)
+    assert own.version == models["challenger"]["policy_version"] != STATIC_VERSION
+    assert own.model_version == successor
+    assert own.version != ThresholdPolicy.from_store(platform.store, champion).version
+    audit = platform.store.audit_entries(subject=f"policy/{own.version}")[0]
+    assert (audit["details"]["model_version"], audit["details"]["role"]) == (
+        successor,
+        "challenger",
+    )
+
+
+def test_retraining_learns_the_new_models_thresholds_after_the_gate() -> None:
+    from fraud_assets.definitions import defs
+
+    job = defs().resolve_job_def("retraining")
+    graph = job.asset_layer.asset_graph
+    keys = [k.to_user_string() for k in job.asset_layer.executable_asset_keys]
+    assert "threshold_policy" in keys
+    assert {k.to_user_string() for k in graph.get(_key("threshold_policy")).parent_keys} >= {
+        "challenger_model"
+    }
+
+
+def _key(name: str):
+    import dagster as dg
+
+    return dg.AssetKey(name)

@@ -55,7 +55,7 @@ class FakeStore:
         ]
     )  # fmt: skip
 
-    def load_policy_arms(self) -> list:
+    def load_policy_arms(self, *, model_version: str) -> list:
         return self.arms
 
     def latest_metrics(self) -> pd.DataFrame:
@@ -71,7 +71,8 @@ def follower() -> RegistryFollower:
 def test_first_poll_loads_champion_policy_and_monitoring(follower: RegistryFollower) -> None:
     slots = follower.poll_once()
     assert slots.ready and slots.champion.version == "1" and slots.stage == "stable"
-    assert slots.policy == ThresholdPolicy()
+    assert slots.policies == {"1": ThresholdPolicy()}
+    assert slots.policy(slots.champion) == ThresholdPolicy()
     assert metrics.FPR.labels("1", "champion")._value.get() == 0.07
     assert metrics.FEATURE_DRIFT.labels("amount_usd")._value.get() == 0.3
     assert follower.status.registry_error is None
@@ -117,7 +118,7 @@ def test_failures_keep_the_last_good_champion(follower: RegistryFollower) -> Non
 def test_unreadable_policy_and_monitoring_are_counted_and_logged_once(
     follower: RegistryFollower, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken() -> None:
+    def broken(**_: object) -> None:
         raise ValueError("relation policy_arms does not exist")
 
     failures = {s: metrics.READ_FAILURES.labels(s)._value.get() for s in ("policy", "monitoring")}

@@ -11,13 +11,22 @@ from fraud_core.policy import (
     ThresholdPolicy,
     ancestry,
     posteriors,
+    served_policies,
     top_level,
 )
 
 
-def arm(segment: str, threshold: float, alpha: float, beta: float, version: str = "p1") -> dict:
+def arm(
+    segment: str,
+    threshold: float,
+    alpha: float,
+    beta: float,
+    version: str = "p1",
+    model: str = "1",
+) -> dict:
     return {
         "policy_version": version,
+        "model_version": model,
         "segment": segment,
         "threshold": threshold,
         "alpha": alpha,
@@ -26,25 +35,22 @@ def arm(segment: str, threshold: float, alpha: float, beta: float, version: str 
 
 
 class FakeStore:
-    def __init__(self, arms: list[dict], models: dict[str, str] | None = None) -> None:
-        self.arms, self.models = arms, models or {}
+    """`load_policy_arms(model_version=...)` over arms listed oldest version first."""
 
-    def load_policy_arms(self) -> list[dict]:
-        return self.arms
+    def __init__(self, arms: list[dict]) -> None:
+        self.arms = arms
 
-    def audit_entries(self, subject: str, action: str, limit: int) -> list[dict]:
-        version = subject.removeprefix("policy/")
-        model = self.models.get(version)
-        return (
-            [{"details": {"model_version": model}}] if model and action == "policy.update" else []
-        )
+    def load_policy_arms(self, *, model_version: str) -> list[dict]:
+        own = [a for a in self.arms if a["model_version"] == model_version]
+        latest = own[-1]["policy_version"] if own else None
+        return [a for a in own if a["policy_version"] == latest]
 
 
 def test_static_default() -> None:
     policy = ThresholdPolicy()
     assert policy.threshold("small|new") == DEFAULT_THRESHOLD
     assert policy.version == STATIC_VERSION
-    assert ThresholdPolicy.from_store(FakeStore([])) == policy
+    assert ThresholdPolicy.from_store(FakeStore([]), "1") == policy
 
 
 def test_best_posterior_mean_per_segment() -> None:
@@ -54,27 +60,37 @@ def test_best_posterior_mean_per_segment() -> None:
         arm("large|established", 0.4, 5, 5),
         arm("large|established", 0.7, 5, 5),  # tie: the higher (more lenient) threshold
     ]
-    policy = ThresholdPolicy.from_store(FakeStore(arms))
+    policy = ThresholdPolicy.from_store(FakeStore(arms), "1")
     assert policy.version == "p1"
     assert policy.threshold("small|new") == 0.6
     assert policy.threshold("large|established") == 0.7
     assert policy.threshold("medium|new") == DEFAULT_THRESHOLD
 
 
-def test_a_policy_belongs_to_the_model_it_was_learned_for() -> None:
-    arms = [arm("small|new", 0.3, 9, 1)]
-    policy = ThresholdPolicy.from_store(FakeStore(arms, {"p1": "4"}))
-    assert policy.model_version == "4"
-    assert policy.applied_to("4") is policy and policy.applied_to("4").threshold("small|new") == 0.3
-    other = policy.applied_to("5")
-    assert other.version == STATIC_VERSION and other.threshold("small|new") == DEFAULT_THRESHOLD
-    unrecorded = ThresholdPolicy.from_store(FakeStore(arms))  # no audit entry: any model
-    assert unrecorded.model_version is None and unrecorded.applied_to("5") is unrecorded
+def test_each_model_is_served_its_own_latest_policy() -> None:
+    arms = [
+        arm("small|new", 0.3, 9, 1, version="p1", model="4"),
+        arm("small|new", 0.7, 9, 1, version="p2", model="5"),
+        arm("small|new", 0.4, 9, 1, version="p3", model="4"),
+    ]
+    served = served_policies(FakeStore(arms), ["4", "5", "6", "4"])
+    assert list(served) == ["4", "5", "6"]
+    assert (served["4"].version, served["4"].model_version) == ("p3", "4")
+    assert served["4"].threshold("small|new") == 0.4
+    assert served["5"].threshold("small|new") == 0.7
+    assert served["6"].version == STATIC_VERSION and served["6"].model_version is None
+    assert served["6"].threshold("small|new") == DEFAULT_THRESHOLD
 
 
 def test_mixed_versions_refused() -> None:
+    class MixedStore(FakeStore):
+        def load_policy_arms(self, *, model_version: str) -> list[dict]:
+            return self.arms
+
     with pytest.raises(ValueError, match="one policy version"):
-        ThresholdPolicy.from_store(FakeStore([arm("a", 0.5, 1, 1), arm("a", 0.5, 1, 1, "p2")]))
+        ThresholdPolicy.from_store(
+            MixedStore([arm("a", 0.5, 1, 1), arm("a", 0.5, 1, 1, "p2")]), "1"
+        )
 
 
 def test_ancestry_of_a_segment_path() -> None:

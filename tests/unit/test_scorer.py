@@ -44,13 +44,13 @@ class ListLog:
 
 def test_not_ready_without_champion_or_policy() -> None:
     with pytest.raises(NotReady):
-        Scorer(Slots(policy=ThresholdPolicy()), hash_key="k").score(TXS[0])
+        Scorer(Slots(policies={}), hash_key="k").score(TXS[0])
     with pytest.raises(NotReady):
         Scorer(Slots(champion=CHAMPION), hash_key="k").score(TXS[0])
 
 
 def test_single_and_batch_agree_and_match_raw_model() -> None:
-    scorer = Scorer(Slots(champion=CHAMPION, policy=ThresholdPolicy()), hash_key="k")
+    scorer = Scorer(Slots(champion=CHAMPION, policies={}), hash_key="k")
     batch = scorer.score_many(TXS[:200])
     singles = [scorer.score(tx) for tx in TXS[:200]]
     raw = CHAMPION.booster.inplace_predict(featurize_many(TXS[:200]))
@@ -63,7 +63,8 @@ def test_single_and_batch_agree_and_match_raw_model() -> None:
 
 def test_canary_share_and_thresholds_by_segment() -> None:
     policy = ThresholdPolicy(version="p7", thresholds={"large|established": 0.9})
-    slots = Slots(champion=CHAMPION, canary=CANARY, canary_percent=10, policy=policy)
+    policies = {"1": policy, "2": policy}
+    slots = Slots(champion=CHAMPION, canary=CANARY, canary_percent=10, policies=policies)
     results = Scorer(slots, hash_key="k", canary_salt="s").score_many(TXS)
     share = sum(r.variant == "canary" for r in results) / len(results)
     assert share == pytest.approx(0.10, abs=0.02)
@@ -72,14 +73,17 @@ def test_canary_share_and_thresholds_by_segment() -> None:
         assert r.threshold == (0.9 if top_level(r.segment) == "large|established" else 0.5)
 
 
-def test_thresholds_apply_to_the_model_they_were_learned_for() -> None:
-    """A policy learned on the champion's scores: the canary and the shadow challenger are
-    decided at the static 0.5, what each serves once promoted until its own are learned."""
+def test_each_model_is_decided_at_its_own_thresholds() -> None:
+    """Thresholds cut on one model's scores are that model's: the champion, the canary and the
+    shadow challenger are each decided at their own policy, and a model without one at 0.5."""
     log = ListLog()
     shadow = ShadowRunner(log).start()
-    policy = ThresholdPolicy(version="p8", thresholds={"all": 0.05}, model_version="1")
+    policies = {
+        "1": ThresholdPolicy(version="p8", thresholds={"all": 0.05}, model_version="1"),
+        "3": ThresholdPolicy(version="p9", thresholds={"all": 0.9}, model_version="3"),
+    }
     slots = Slots(
-        champion=CHAMPION, canary=CANARY, canary_percent=50, challenger=SHADOW, policy=policy
+        champion=CHAMPION, canary=CANARY, canary_percent=50, challenger=SHADOW, policies=policies
     )
     results = Scorer(slots, hash_key="k", canary_salt="s", prediction_log=log, shadow=shadow)
     results = results.score_many(TXS[:400])
@@ -91,17 +95,14 @@ def test_thresholds_apply_to_the_model_they_were_learned_for() -> None:
     assert {(r.threshold, r.policy_version) for r in canary} == {(0.5, "static-0.5")}
     assert all(r.decision == ("block" if r.score >= 0.5 else "approve") for r in canary)
     shadow_rows = [row for kind, row in log.rows if kind == "shadow"]
-    assert len(shadow_rows) == 400 and {r["threshold"] for r in shadow_rows} == {0.5}
-    # a policy whose model is not recorded applies to whatever serves, as before
-    unrecorded = ThresholdPolicy(version="p9", thresholds={"all": 0.05})
-    slots = Slots(champion=CHAMPION, canary=CANARY, canary_percent=50, policy=unrecorded)
-    assert {r.threshold for r in Scorer(slots, hash_key="k").score_many(TXS[:50])} == {0.05}
+    assert len(shadow_rows) == 400 and {r["threshold"] for r in shadow_rows} == {0.9}
+    assert slots.policy_versions() == {"1": "p8", "2": "static-0.5", "3": "p9"}
 
 
 def test_exploration_is_capped_and_logged_with_propensity() -> None:
     log = ListLog()
     scorer = Scorer(
-        Slots(champion=CHAMPION, policy=ThresholdPolicy(default=0.0)),  # block everything
+        Slots(champion=CHAMPION, policies={"1": ThresholdPolicy(default=0.0)}),  # block all
         hash_key="k",
         exploration_rate=0.3,
         exploration_max_amount_usd=300,
@@ -132,7 +133,7 @@ def test_exploration_is_capped_and_logged_with_propensity() -> None:
 def test_shadow_scores_off_the_response_and_never_decides() -> None:
     log = ListLog()
     shadow = ShadowRunner(log).start()
-    slots = Slots(champion=CHAMPION, challenger=SHADOW, policy=ThresholdPolicy())
+    slots = Slots(champion=CHAMPION, challenger=SHADOW, policies={})
     scorer = Scorer(slots, hash_key="k", prediction_log=log, shadow=shadow)
     before = metrics.SHADOW_DISAGREEMENTS.labels("3")._value.get()
     results = scorer.score_many(TXS[:300])
@@ -156,7 +157,7 @@ class BrokenModel:
 def test_a_shadow_that_cannot_score_is_counted_not_silent(caplog: pytest.LogCaptureFixture) -> None:
     log = ListLog()
     shadow = ShadowRunner(log)
-    slots = Slots(champion=CHAMPION, challenger=BrokenModel(), policy=ThresholdPolicy())
+    slots = Slots(champion=CHAMPION, challenger=BrokenModel(), policies={})
     scorer = Scorer(slots, hash_key="k", prediction_log=log, shadow=shadow)
     before = metrics.SHADOW_FAILED.labels("9")._value.get()
     for start in (0, 100):
@@ -176,9 +177,7 @@ def test_a_full_log_refuses_before_deciding_and_loses_nothing(tmp_path) -> None:
 
     store = FeedbackStore(f"sqlite:///{tmp_path / 'fraud.db'}")
     log = PredictionLog(store, tmp_path / "spool", max_queue=5)  # not started: nothing drains
-    scorer = Scorer(
-        Slots(champion=CHAMPION, policy=ThresholdPolicy()), hash_key="k", prediction_log=log
-    )
+    scorer = Scorer(Slots(champion=CHAMPION, policies={}), hash_key="k", prediction_log=log)
     dropped, refused = metrics.LOG_DROPPED._value.get(), metrics.LOG_FULL_REFUSALS._value.get()
     given = [scorer.score(tx) for tx in TXS[:3]] + scorer.score_many(TXS[3:5])
     with pytest.raises(LogFull, match="5 rows waiting"):

@@ -1,8 +1,12 @@
-"""`threshold_policy`: contextual thresholds per segment, learned from matured labels and
-written to `policy_arms` as a new `policy_version` (the scorer polls and applies it)."""
+"""`threshold_policy`: contextual thresholds per segment for each served model, learned from
+matured labels and written to `policy_arms` as a new `policy_version` of that model (the scorer
+polls and decides each model at its own)."""
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -54,28 +58,43 @@ class ThresholdPolicyConfig(dg.Config):
     seed: int = 0
 
 
-def policy_version(now, run_id: str) -> str:
-    """`ts-<now>-<run>`: unique per run (an existing version is never extended); a version
-    that only hands a new champion the static 0.5 is `static-<now>-<run>`."""
-    return f"ts-{now:%Y%m%dT%H%M%S}-{run_id[:8]}"
+def policy_version(now, run_id: str, model_version: str) -> str:
+    """`ts-<now>-<run>-v<model>`: unique per run and model (an existing version is never
+    extended)."""
+    return f"ts-{now:%Y%m%dT%H%M%S}-{run_id[:8]}-v{model_version}"[:32]
+
+
+MODEL_COLUMNS = (
+    "role",
+    "model_version",
+    "policy_version",
+    "previous_version",
+    "written",
+    "labeled_rows",
+    "window",
+    "expected_cost_usd",
+    "static_expected_cost_usd",
+)
 
 
 @dg.asset(
-    deps=["model_performance"],
+    deps=["model_performance", "challenger_model"],
     group_name="policy",
     kinds={"sql", "pandas", "parquet"},
     owners=["team:data"],
-    description="Contextual thresholds for the champion on a segment hierarchy (all > amount "
-    "band x tenure > payment method): Thompson-sampling Beta arms over a threshold grid, "
-    "updated counterfactually from inverse-propensity weighted labels at least 45 days old "
-    "(reported frauds weighted by the share of fraud reported by their age), the rows scored "
-    "again by the champion (thresholds belong to its scores), with the previous version as a "
-    "decayed prior when it was learned for the same champion; each segment borrows its "
-    "parent's posterior as a prior and one without arms serves its nearest ancestor's "
-    "threshold; no segment above 12% estimated FPR or below 50% estimated recall. Writes a new "
-    "policy_version to policy_arms (served on the scorer's next poll), an audit entry, a "
-    "cost-per-threshold plot, and the policy's "
-    "IPW-estimated cost, FPR and recall against the static 0.5 per top-level segment.",
+    description="Contextual thresholds for each served model (champion, canary, shadowed "
+    "challenger) on a segment hierarchy (all > amount band x tenure > payment method): "
+    "Thompson-sampling Beta arms over a threshold grid, updated counterfactually from "
+    "inverse-propensity weighted labels at least 45 days old (reported frauds weighted by the "
+    "share of fraud reported by their age), the rows scored again by that model (thresholds "
+    "belong to its scores) from its holdout on (rows it was not fitted on), with its previous "
+    "version as a decayed prior; each segment borrows its parent's posterior as a prior and one "
+    "without arms serves its nearest ancestor's threshold; no segment above 12% estimated FPR "
+    "or below 50% estimated recall. Runs daily and after each retraining, so a challenger is "
+    "shadowed, released and promoted at its own thresholds. Writes a new policy_version per "
+    "model to policy_arms (served on the scorer's next poll), an audit entry, a "
+    "cost-per-threshold plot, and the policy's IPW-estimated cost, FPR and recall against the "
+    "static 0.5 per top-level segment.",
 )
 def threshold_policy(
     context: dg.AssetExecutionContext,
@@ -86,28 +105,14 @@ def threshold_policy(
     reports: LocalFolder,
     clock: Clock,
 ) -> dg.MaterializeResult:
-    from fraud_core.evaluation import label_states
-    from fraud_core.features import FEATURE_NAMES
-    from fraud_core.lake import DECISION_COLUMNS
-    from fraud_core.policy import DEFAULT_THRESHOLD, ThresholdPolicy
-    from fraud_core.registry import CHAMPION
+    from fraud_core.registry import CANARY, CHALLENGER, CHAMPION
     from fraud_core.report_delay import ReportDelay
-    from fraud_core.reports.thresholds import contribution_png, cost_curves_png
     from fraud_core.settings import get_settings
-    from fraud_core.threshold_learning import (
-        CONTRIBUTION_COLUMNS,
-        LearningConfig,
-        labeled_frame,
-        learn_thresholds,
-        policy_contribution,
-        rescored,
-        static_arm,
-    )
 
     now = clock.current()
     facade = registry.open()
-    champion = facade.version_for(CHAMPION)
-    if champion is None:
+    aliases = facade.aliases()
+    if aliases.get(CHAMPION) is None:
         raise dg.Failure(
             "no champion model yet: thresholds are learned on the champion's scores; train and "
             "promote one first"
@@ -115,135 +120,218 @@ def threshold_policy(
     maturity = (
         get_settings().label_maturity_days if config.maturity_days is None else config.maturity_days
     )
-    end = now - timedelta(days=maturity)
-    # out of sample only: on the rows it was trained on the champion's scores are overconfident
-    # (thresholds learned there came out near 0.05 in the replay and blocked far too much)
-    trained = _trained_until(champion)
-    window = (min(max(end - timedelta(days=config.window_days), trained), end), end)
     feedback = store.open()
-    # matured rows were scored by whichever model served them then (an earlier champion, the
-    # seed's rule): their logged scores say nothing about where the champion's should be cut
-    logged = [c for c in DECISION_COLUMNS if c not in FEATURE_NAMES]
-    frame = lake.open().frame(feedback, *window, columns=logged, features=True, as_of=now)
-    frame = rescored(frame, facade.load(champion.version))
-    states = label_states(frame, as_of=now, maturity_days=maturity)
     delay = ReportDelay.from_store(feedback, now, config.window_days)
-    labeled = labeled_frame(frame, states, _fraud_weight(delay, frame, now))
-    previous_arms = feedback.load_policy_arms()
-    previous = ThresholdPolicy.from_store(feedback)
-    # a version's arms are evidence about its champion's scores: another model's start nothing
-    previous_model = previous.model_version
-    prior = previous_arms if previous_model == champion.version else []
-    version = policy_version(now, context.run.run_id)
-    learned = learn_thresholds(
-        labeled,
-        version=version,
-        previous=prior,
-        config=LearningConfig(
-            decay=config.decay,
-            max_fpr=config.max_fpr,
-            min_recall=config.min_recall,
-            min_rows=config.min_rows,
-            min_fraud=config.min_fraud,
-            seed=config.seed,
-        ),
-    )
-    arms, handover = learned.arms, False
-    if not arms and previous_arms and previous_model != champion.version:
-        # the thresholds in force were cut on another model's scores: the champion serves its
-        # own default until its out-of-sample labels mature
-        arms, handover = [static_arm()], True
-        version = f"static-{version[3:]}"  # served 0.5, named so: nothing was learned
-    new = ThresholdPolicy.from_arms(version, arms) if arms else previous
-    if arms:
-        feedback.save_policy_arms(version, arms)
-        changes = {
-            s: {"from": previous.threshold(s), "to": new.threshold(s)}
-            for s in sorted(learned.segments)
-            if previous.threshold(s) != new.threshold(s)
-        }
-        feedback.append_audit(
-            actor(context),
-            "policy.update",
-            f"policy/{version}",
-            (
-                f"static {DEFAULT_THRESHOLD} for champion v{champion.version}: the thresholds in "
-                f"force were learned for {'v' + previous_model if previous_model else 'another'}"
-                f" model and v{champion.version} has only {len(labeled)} matured labelled "
-                "predictions after its training data"
-                if handover
-                else f"thresholds learned for champion v{champion.version} from {len(labeled)} "
-                "matured labelled predictions after its training data"
-            )
-            + f" (window {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d})",
-            {
-                "policy_version": version,
-                "previous_version": previous.version,
-                "model_version": champion.version,
-                "thresholds": dict(new.thresholds),
-                "changes": changes,
-                "maturity_days": maturity,
-                "report_delay": _delay_note(delay),
-            },
-        )
-    summaries = [r.summary() for r in learned.segments.values()]
+    learning = _Learning(context, config, feedback, lake.open(), facade, now, maturity, delay)
+    roles: dict[str, str] = {}
+    for role in (CHAMPION, CANARY, CHALLENGER):  # a version under two aliases learns once
+        if aliases.get(role) is not None:
+            roles.setdefault(aliases[role], role)
     folder = reports.dir("policy")
-    png = cost_curves_png(learned, folder / f"threshold-policy-{version}.png")
-    contribution = policy_contribution(labeled, new)
-    overall = contribution[0]
-    learned_cost, static_cost = overall["policy_cost_usd"], overall["static_cost_usd"]
-    contribution_plot = contribution_png(
-        contribution,
-        f"Policy {new.version} vs static 0.5 on {len(labeled)} matured labelled rows",
-        folder / f"threshold-policy-{version}-contribution.png",
-    )
-    if handover:
-        headline = (
-            f"Policy **{version}**: the static {DEFAULT_THRESHOLD} for champion "
-            f"v{champion.version}; the thresholds in force were cut on another model's scores "
-            f"and v{champion.version} has {len(labeled)} matured labelled rows after its "
-            "training data."
-        )
-    elif arms:
-        headline = (
-            f"Policy **{version}** (champion v{champion.version}'s scores) learned "
-            f"{len(new.thresholds)} of "
-            f"{len(learned.segments)} segments from {len(labeled)} labelled rows; IPW-estimated "
-            f"cost {learned_cost:,.0f} USD vs {static_cost:,.0f} USD at the static 0.5 "
-            f"(FPR {overall['policy_fpr']:.1%} vs {overall['static_fpr']:.1%}, recall "
-            f"{overall['policy_recall']:.1%} vs {overall['static_recall']:.1%}; in-sample)."
-        )
-    else:
-        headline = (
-            f"No segment has {config.min_rows} labelled rows and {config.min_fraud} frauds in "
-            f"the window: nothing written, **{previous.version}** stays in force."
-        )
+    results = [learning.run(version, role, folder) for version, role in roles.items()]
+    champion = results[0]
     return dg.MaterializeResult(
         metadata={
             **provenance(context),
             "as_of": now.isoformat(),
-            "window": f"[{window[0].isoformat()}, {window[1].isoformat()})",
-            "dagster/row_count": len(frame),
-            "labeled_rows": len(labeled),
             "maturity_days": maturity,
             "report_delay": _delay_note(delay),
-            "policy_version": new.version,
-            "previous_version": previous.version,
-            "model_version": champion.version,
-            "prior": _prior_note(previous.version, previous_model, bool(previous_arms), prior),
-            "written": bool(arms),
-            "arms_written": len(arms),
-            "thresholds": dict(new.thresholds),
-            "expected_cost_usd": float(learned_cost),
-            "static_expected_cost_usd": float(static_cost),
-            "summary": dg.MetadataValue.md(headline),
-            "segments": metadata_table(summaries, SEGMENT_COLUMNS),
-            "cost_plot": dg.MetadataValue.path(str(png)),
-            "cost_plot_link": dg.MetadataValue.url(png.resolve().as_uri()),
-            "contribution": metadata_table(contribution, CONTRIBUTION_COLUMNS),
-            "contribution_plot": dg.MetadataValue.path(str(contribution_plot)),
+            **champion.metadata(),
+            "summary": dg.MetadataValue.md("\n\n".join(r.headline for r in results)),
+            "models": metadata_table([r.row() for r in results], MODEL_COLUMNS),
         }
     )
+
+
+@dataclass
+class _Result:
+    """What one model's learning wrote and showed."""
+
+    role: str
+    model_version: str
+    window: tuple[datetime, datetime]
+    rows: int
+    labeled_rows: int
+    previous_version: str
+    policy_version: str
+    prior: str
+    written: bool
+    arms_written: int
+    thresholds: dict
+    learned_cost: float
+    static_cost: float
+    headline: str
+    segments: list
+    contribution: list
+    cost_plot: Path
+    contribution_plot: Path
+
+    def row(self) -> dict:
+        return {
+            "role": self.role,
+            "model_version": self.model_version,
+            "policy_version": self.policy_version,
+            "previous_version": self.previous_version,
+            "written": self.written,
+            "labeled_rows": self.labeled_rows,
+            "window": f"{self.window[0]:%Y-%m-%d} to {self.window[1]:%Y-%m-%d}",
+            "expected_cost_usd": self.learned_cost,
+            "static_expected_cost_usd": self.static_cost,
+        }
+
+    def metadata(self) -> dict:
+        """The champion's figures, as the asset's top-level metadata."""
+        from fraud_core.threshold_learning import CONTRIBUTION_COLUMNS
+
+        return {
+            "window": f"[{self.window[0].isoformat()}, {self.window[1].isoformat()})",
+            "dagster/row_count": self.rows,
+            "labeled_rows": self.labeled_rows,
+            "policy_version": self.policy_version,
+            "previous_version": self.previous_version,
+            "model_version": self.model_version,
+            "prior": self.prior,
+            "written": self.written,
+            "arms_written": self.arms_written,
+            "thresholds": self.thresholds,
+            "expected_cost_usd": self.learned_cost,
+            "static_expected_cost_usd": self.static_cost,
+            "segments": metadata_table(self.segments, SEGMENT_COLUMNS),
+            "cost_plot": dg.MetadataValue.path(str(self.cost_plot)),
+            "cost_plot_link": dg.MetadataValue.url(self.cost_plot.resolve().as_uri()),
+            "contribution": metadata_table(self.contribution, CONTRIBUTION_COLUMNS),
+            "contribution_plot": dg.MetadataValue.path(str(self.contribution_plot)),
+        }
+
+
+@dataclass
+class _Learning:
+    """One run's learning, model by model, on the same clock, store and report delays."""
+
+    context: dg.AssetExecutionContext
+    config: ThresholdPolicyConfig
+    feedback: Any
+    lake: Any
+    facade: Any
+    now: datetime
+    maturity: float
+    delay: Any
+
+    def run(self, version: str, role: str, folder: Path) -> _Result:
+        from fraud_core.evaluation import label_states
+        from fraud_core.features import FEATURE_NAMES
+        from fraud_core.lake import DECISION_COLUMNS
+        from fraud_core.policy import ThresholdPolicy
+        from fraud_core.reports.thresholds import contribution_png, cost_curves_png
+        from fraud_core.threshold_learning import (
+            LearningConfig,
+            labeled_frame,
+            learn_thresholds,
+            policy_contribution,
+            rescored,
+        )
+
+        config, now, feedback = self.config, self.now, self.feedback
+        info = self.facade.get_version(version)
+        end = now - timedelta(days=self.maturity)
+        # out of sample only: on the rows it was fitted on a model's scores are overconfident
+        # (thresholds learned there came out near 0.05 in the replay and blocked far too much)
+        since = _out_of_sample_since(info)
+        window = (min(max(end - timedelta(days=config.window_days), since), end), end)
+        # matured rows were scored by whichever model served them then: their logged scores say
+        # nothing about where this model's should be cut
+        logged = [c for c in DECISION_COLUMNS if c not in FEATURE_NAMES]
+        frame = self.lake.frame(feedback, *window, columns=logged, features=True, as_of=now)
+        frame = rescored(frame, self.facade.load(version))
+        states = label_states(frame, as_of=now, maturity_days=self.maturity)
+        labeled = labeled_frame(frame, states, _fraud_weight(self.delay, frame, now))
+        prior = feedback.load_policy_arms(model_version=version)
+        previous = ThresholdPolicy.from_store(feedback, version)
+        new_version = policy_version(now, self.context.run.run_id, version)
+        learned = learn_thresholds(
+            labeled,
+            version=new_version,
+            previous=prior,
+            config=LearningConfig(
+                decay=config.decay,
+                max_fpr=config.max_fpr,
+                min_recall=config.min_recall,
+                min_rows=config.min_rows,
+                min_fraud=config.min_fraud,
+                seed=config.seed,
+            ),
+        )
+        new = ThresholdPolicy.from_arms(new_version, learned.arms) if learned.arms else previous
+        label = f"{role} v{version}"
+        if learned.arms:
+            feedback.save_policy_arms(new_version, learned.arms, model_version=version)
+            changes = {
+                s: {"from": previous.threshold(s), "to": new.threshold(s)}
+                for s in sorted(learned.segments)
+                if previous.threshold(s) != new.threshold(s)
+            }
+            feedback.append_audit(
+                actor(self.context),
+                "policy.update",
+                f"policy/{new_version}",
+                f"thresholds learned for {label} from {len(labeled)} matured labelled "
+                f"predictions it was not fitted on (window {window[0]:%Y-%m-%d} to "
+                f"{window[1]:%Y-%m-%d})",
+                {
+                    "policy_version": new_version,
+                    "previous_version": previous.version,
+                    "model_version": version,
+                    "role": role,
+                    "thresholds": dict(new.thresholds),
+                    "changes": changes,
+                    "maturity_days": self.maturity,
+                    "report_delay": _delay_note(self.delay),
+                },
+            )
+        contribution = policy_contribution(labeled, new)
+        overall = contribution[0]
+        learned_cost, static_cost = overall["policy_cost_usd"], overall["static_cost_usd"]
+        if learned.arms:
+            headline = (
+                f"Policy **{new_version}** ({label}'s scores) learned {len(new.thresholds)} "
+                f"of {len(learned.segments)} segments from {len(labeled)} labelled rows; "
+                f"IPW-estimated cost {learned_cost:,.0f} USD vs {static_cost:,.0f} USD at the "
+                f"static 0.5 (FPR {overall['policy_fpr']:.1%} vs {overall['static_fpr']:.1%}, "
+                f"recall {overall['policy_recall']:.1%} vs {overall['static_recall']:.1%}; "
+                "in-sample)."
+            )
+        else:
+            headline = (
+                f"{label}: no segment has {config.min_rows} labelled rows and "
+                f"{config.min_fraud} frauds among the matured rows it was not fitted on: nothing "
+                f"written, **{previous.version}** stays in force for it."
+            )
+        stem = f"threshold-policy-{new_version}"
+        return _Result(
+            role=role,
+            model_version=version,
+            window=window,
+            rows=len(frame),
+            labeled_rows=len(labeled),
+            previous_version=previous.version,
+            policy_version=new.version,
+            prior=f"{previous.version}, decayed" if prior else "none (no version of its own yet)",
+            written=bool(learned.arms),
+            arms_written=len(learned.arms),
+            thresholds=dict(new.thresholds),
+            learned_cost=float(learned_cost),
+            static_cost=float(static_cost),
+            headline=headline,
+            segments=[r.summary() for r in learned.segments.values()],
+            contribution=contribution,
+            cost_plot=cost_curves_png(learned, folder / f"{stem}.png"),
+            contribution_plot=contribution_png(
+                contribution,
+                f"Policy {new.version} vs static 0.5 on {len(labeled)} matured labelled rows "
+                f"({label})",
+                folder / f"{stem}-contribution.png",
+            ),
+        )
 
 
 def _fraud_weight(delay, frame, now: datetime):
@@ -269,23 +357,16 @@ def _delay_note(delay) -> dict | str:
     return delay.summary()
 
 
-def _prior_note(previous: str, model: str | None, had_arms: bool, prior: list) -> str:
-    if prior:
-        return f"{previous}, decayed"
-    if not had_arms:
-        return "none (no learned version yet)"
-    return f"none: {previous} was learned for {'v' + model if model else 'an unrecorded model'}"
-
-
-def _trained_until(champion) -> datetime:
-    """The event time after which the champion's training data ends (its `training_window`)."""
+def _out_of_sample_since(info) -> datetime:
+    """The event time from which a model's training window held rows it was not fitted on (its
+    holdout's start, in its `training_window` tag)."""
     import pandas as pd
 
-    raw = champion.tags.get("training_window")
-    end = json.loads(raw).get("end") if raw else None
-    if not end:
+    raw = info.tags.get("training_window")
+    since = json.loads(raw).get("holdout_start") if raw else None
+    if not since:
         raise dg.Failure(
-            f"champion v{champion.version} has no training_window end: it was not trained by "
+            f"model v{info.version} has no training_window holdout_start: it was not trained by "
             "this platform's retraining job, so which rows it has seen is unknown"
         )
-    return pd.Timestamp(end).to_pydatetime() + timedelta(microseconds=1)
+    return pd.Timestamp(since).to_pydatetime()

@@ -6,7 +6,7 @@ from datetime import timedelta
 import dagster as dg
 
 from fraud_assets.provenance import provenance
-from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder
+from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder, RegistryResource
 from fraud_assets.tables import metadata_table
 
 
@@ -30,6 +30,7 @@ def business_impact(
     context: dg.AssetExecutionContext,
     config: BusinessImpactConfig,
     store: FeedbackStoreResource,
+    registry: RegistryResource,
     reports: LocalFolder,
     clock: Clock,
 ) -> dg.MaterializeResult:
@@ -43,11 +44,13 @@ def business_impact(
         summary_markdown,
         week_start,
     )
-    from fraud_core.policy import ThresholdPolicy
+    from fraud_core.policy import STATIC_POLICY, ThresholdPolicy
+    from fraud_core.registry import CHAMPION
     from fraud_core.reports.business_impact import chart_png, render_html
 
     now = clock.current()
     feedback = store.open()
+    champion = registry.open().aliases().get(CHAMPION)
     first = week_start(now) - timedelta(weeks=config.weeks - 1)
     weeks = [first + timedelta(weeks=i) for i in range(config.weeks)]
     counts = {week: feedback.count_decisions(week, week + timedelta(weeks=1)) for week in weeks}
@@ -65,7 +68,9 @@ def business_impact(
         counts,
         audit,
         as_of=now,
-        policy_version=ThresholdPolicy.from_store(feedback).version,
+        policy_version=(
+            ThresholdPolicy.from_store(feedback, champion) if champion else STATIC_POLICY
+        ).version,
     )
     summary = summary_markdown(report)
     folder = reports.dir("business")

@@ -1,4 +1,5 @@
-"""The retraining job: labeled predictions -> dataset -> model -> gate -> challenger (shadow)."""
+"""The retraining job: labeled predictions -> dataset -> model -> gate -> challenger (shadow)
+-> thresholds of the models served, the challenger's own among them."""
 
 import dagster as dg
 
@@ -11,6 +12,7 @@ RETRAINING_ASSETS = (
     "trained_model",
     "validation_gate",
     "challenger_model",
+    "threshold_policy",
 )
 
 retraining_job = dg.define_asset_job(
@@ -20,7 +22,8 @@ retraining_job = dg.define_asset_job(
     hooks={end_mlflow_on_run_finished},
     tags=dict([RETRAIN_TAG]),
     description="Retrain on the last 90 days of labels, gate against the champion, shadow a "
-    "passing candidate as `challenger` (the release sensors take it from there). "
+    "passing candidate as `challenger` at thresholds learned on its holdout (the release "
+    "sensors take it from there). "
     "Unpartitioned: it reads the daily-ingested store through labeled_predictions as of now. "
     "At most one runs at a time (tag retrain=fraud, limited in dagster.yaml).",
 )
