@@ -238,3 +238,14 @@ def _key(name: str):
     import dagster as dg
 
     return dg.AssetKey(name)
+
+
+def test_policy_versions_fit_their_column_and_name_their_model() -> None:
+    from fraud_assets.defs.policy.threshold_policy import policy_version
+    from fraud_core.store.models import PolicyArm
+
+    now = datetime(2026, 12, 7, 3, 0, 59, tzinfo=UTC)
+    versions = {policy_version(now, "0123456789abcdef", str(v)) for v in (1000000, 1000001)}
+    assert len(versions) == 2
+    width = PolicyArm.__table__.c.policy_version.type.length
+    assert all(len(v) <= width and v.startswith("ts-20261207T0300-012345-v") for v in versions)

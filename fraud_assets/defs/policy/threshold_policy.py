@@ -59,9 +59,9 @@ class ThresholdPolicyConfig(dg.Config):
 
 
 def policy_version(now, run_id: str, model_version: str) -> str:
-    """`ts-<now>-<run>-v<model>`: unique per run and model (an existing version is never
-    extended)."""
-    return f"ts-{now:%Y%m%dT%H%M%S}-{run_id[:8]}-v{model_version}"[:32]
+    """`ts-<now to the minute>-<run>-v<model>`: unique per run and model (an existing version is
+    never extended); at most 32 characters (the column) for model versions up to 7 digits."""
+    return f"ts-{now:%Y%m%dT%H%M}-{run_id[:6]}-v{model_version}"
 
 
 MODEL_COLUMNS = (
