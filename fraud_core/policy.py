@@ -113,7 +113,13 @@ class ThresholdPolicy:
     def from_store(cls, store: Any, model_version: str) -> ThresholdPolicy:
         """The latest policy version learned for `model_version`, or the static policy when
         that model has none."""
-        arms = list(store.load_policy_arms(model_version=model_version))
+        return cls.of_model(model_version, store.load_policy_arms(model_version=model_version))
+
+    @classmethod
+    def of_model(cls, model_version: str, arms: Iterable[Any]) -> ThresholdPolicy:
+        """The policy of one stored version's arms, learned for `model_version` (no arms: the
+        static policy)."""
+        arms = list(arms)
         if not arms:
             return cls()
         versions = {str(arm_field(arm, "policy_version")) for arm in arms}

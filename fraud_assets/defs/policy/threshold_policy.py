@@ -246,7 +246,7 @@ class _Learning:
         states = label_states(frame, as_of=now, maturity_days=self.maturity)
         labeled = labeled_frame(frame, states, _fraud_weight(self.delay, frame, now))
         prior = feedback.load_policy_arms(model_version=version)
-        previous = ThresholdPolicy.from_store(feedback, version)
+        previous = ThresholdPolicy.of_model(version, prior)
         new_version = policy_version(now, self.context.run.run_id, version)
         learned = learn_thresholds(
             labeled,
