@@ -89,7 +89,6 @@ def baseline_app():
 
     from fraud_core.features import FEATURE_SPEC
     from fraud_core.model import LoadedModel
-    from fraud_core.policy import ThresholdPolicy
     from fraud_core.schema import Transaction
     from fraud_serving.model_slots import Slots
     from fraud_serving.scorer import Scorer
@@ -97,7 +96,7 @@ def baseline_app():
     booster = xgb.Booster(model_file=os.environ["BENCH_MODEL"])
     booster.set_param({"nthread": 1})  # as the registry loads it for serving
     model = LoadedModel("1", None, FEATURE_SPEC, booster)
-    scorer = Scorer(Slots(champion=model, policy=ThresholdPolicy()), hash_key="bench")
+    scorer = Scorer(Slots(champion=model, policies={}), hash_key="bench")
 
     async def score(request: Request) -> Response:
         tx = Transaction.model_validate_json(await request.body())
@@ -354,7 +353,6 @@ def main() -> None:
 
     from fraud_core.features import FEATURE_SPEC, featurize
     from fraud_core.model import LoadedModel
-    from fraud_core.policy import ThresholdPolicy
     from fraud_core.schema import Transaction
     from fraud_core.store import FeedbackStore
     from fraud_serving.model_slots import Slots
@@ -384,7 +382,7 @@ def main() -> None:
     raw = timed(lambda i: boosters[0].inplace_predict(X[i : i + 1]), list(range(len(X))))
     with_features = timed(lambda t: boosters[0].inplace_predict(featurize(t)[None, :]), txs)
     loaded = [LoadedModel(str(i + 1), None, FEATURE_SPEC, b) for i, b in enumerate(boosters)]
-    core = Scorer(Slots(champion=loaded[0], policy=ThresholdPolicy()), hash_key="bench")
+    core = Scorer(Slots(champion=loaded[0], policies={}), hash_key="bench")
     core_timing = timed(core.score, txs)
     store = FeedbackStore(f"sqlite:///{folder / 'inproc.db'}")
     full_timing: dict[str, dict[str, float]] = {}
@@ -394,7 +392,7 @@ def main() -> None:
         ).start()
         shadow = ShadowRunner(log).start()
         full = Scorer(
-            Slots(champion=loaded[0], challenger=loaded[2], policy=ThresholdPolicy()),
+            Slots(champion=loaded[0], challenger=loaded[2], policies={}),
             hash_key="bench",
             prediction_log=log,
             shadow=shadow,
