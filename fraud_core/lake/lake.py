@@ -124,10 +124,14 @@ class Lake:
 
     def sync(self, store: FeedbackStore, start: datetime, end: datetime) -> list[str]:
         """Export the closed days of [start, end) that the lake lacks or holds stale; their keys."""
-        now = self.now()
-        counts = store.day_counts(start, end)
+        now, keys = self.now(), day_keys(start, end)
+        if not keys:
+            return []
+        # whole days: a window cut mid-day would count part of its first or last day, which
+        # never matches that day's manifest (and exported it again on every read)
+        counts = store.day_counts(_bounds(keys[0])[0], _bounds(keys[-1])[1])
         written = []
-        for key in day_keys(start, end):
+        for key in keys:
             if _bounds(key)[1] > now or key not in counts:
                 continue
             if not _current(self.manifest(key), counts[key]):

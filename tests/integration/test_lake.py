@@ -62,6 +62,16 @@ def test_partitions_follow_the_store(logged: FeedbackStore, tmp_path) -> None:
     assert frame["transaction_id"].str.startswith("late-").sum() == 5
 
 
+def test_a_window_cut_mid_day_exports_its_days_once(logged: FeedbackStore, tmp_path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    start, end = END - timedelta(days=5, hours=7), END - timedelta(days=2, hours=3)
+    assert len(lake.sync(logged, start, end)) == 4
+    assert lake.sync(logged, start, end) == []
+    assert lake.sync(logged, start + timedelta(hours=2), end - timedelta(hours=1)) == []
+    frame = lake.frame(logged, start, end, columns=[])
+    assert list(frame["id"]) == list(logged.predictions_between(start, end)["id"])
+
+
 def test_unknown_column_is_named(logged: FeedbackStore, tmp_path) -> None:
     with pytest.raises(ValueError, match="scroe"):
         Lake(str(tmp_path)).frame(logged, END - timedelta(days=1), END, columns=["scroe"])
