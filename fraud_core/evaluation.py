@@ -58,6 +58,8 @@ class Metrics:
     decline_rate: float
     expected_cost_usd: float
     cost_per_1000_usd: float
+    false_block_per_1000_usd: float
+    """Of `cost_per_1000_usd`, what wrongly blocked payments cost (the rest is missed fraud)."""
 
     @property
     def f1(self) -> float:
@@ -117,9 +119,8 @@ def metrics(
     block = scores >= threshold
     tp, fp = w[block & is_fraud].sum(), w[block & ~is_fraud].sum()
     fn, tn = w[~block & is_fraud].sum(), w[~block & ~is_fraud].sum()
-    cost = (w * block * ~is_fraud * costs.false_block(amount_usd)).sum() + (
-        w * ~block * is_fraud * costs.missed_fraud(amount_usd)
-    ).sum()
+    false_blocks = (w * block * ~is_fraud * costs.false_block(amount_usd)).sum()
+    cost = false_blocks + (w * ~block * is_fraud * costs.missed_fraud(amount_usd)).sum()
     return Metrics(
         fpr=_ratio(fp, fp + tn),
         recall=_ratio(tp, tp + fn),
@@ -128,6 +129,7 @@ def metrics(
         decline_rate=_ratio(tp + fp, w.sum()),
         expected_cost_usd=float(cost),
         cost_per_1000_usd=_ratio(1000 * cost, w.sum()),
+        false_block_per_1000_usd=_ratio(1000 * false_blocks, w.sum()),
     )
 
 
@@ -248,9 +250,8 @@ def estimate_without_labels(
     amount_usd = np.asarray(amount_usd, dtype=np.float64)
     fraud, legit = p.sum(), (1.0 - p).sum()
     tp, fp = p[block].sum(), (1.0 - p[block]).sum()
-    cost = ((1.0 - p) * block * costs.false_block(amount_usd)).sum() + (
-        p * ~block * costs.missed_fraud(amount_usd)
-    ).sum()
+    false_blocks = ((1.0 - p) * block * costs.false_block(amount_usd)).sum()
+    cost = false_blocks + (p * ~block * costs.missed_fraud(amount_usd)).sum()
     order = np.argsort(-p, kind="stable")
     tp_curve = np.cumsum(p[order])
     return Metrics(
@@ -261,4 +262,5 @@ def estimate_without_labels(
         decline_rate=_ratio(block.sum(), len(p)),
         expected_cost_usd=float(cost),
         cost_per_1000_usd=_ratio(1000 * cost, len(p)),
+        false_block_per_1000_usd=_ratio(1000 * false_blocks, len(p)),
     )

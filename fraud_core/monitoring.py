@@ -157,26 +157,14 @@ ESTIMATE_COLUMNS = ("score", "threshold", "decision", "amount_usd", "propensity"
 """What `evaluation.estimate` reads of a prediction: a group's rows are cut from these only."""
 
 
-def _split_costs(costs: Costs | None) -> tuple[Costs, Costs, Costs]:
-    """The costs (default `Costs()`), then counting false blocks only, and missed fraud only."""
-    from fraud_core.evaluation import Costs
-
-    costs = costs or Costs()
-    return (
-        costs,
-        Costs(margin_rate=costs.margin_rate, churn_cost=costs.churn_cost, fraud_loss_rate=0.0),
-        Costs(margin_rate=0.0, churn_cost=0.0, fraud_loss_rate=costs.fraud_loss_rate),
-    )
-
-
-def _figures(metrics: Any, false_block: Any, missed: Any) -> dict[str, float]:
+def _figures(metrics: Any) -> dict[str, float]:
     return {
         "fpr": metrics.fpr,
         "recall": metrics.recall,
         "precision": metrics.precision,
         "decline_rate": metrics.decline_rate,
-        "expected_cost_false_block": false_block.cost_per_1000_usd,
-        "expected_cost_missed_fraud": missed.cost_per_1000_usd,
+        "expected_cost_false_block": metrics.false_block_per_1000_usd,
+        "expected_cost_missed_fraud": metrics.cost_per_1000_usd - metrics.false_block_per_1000_usd,
     }
 
 
@@ -203,7 +191,6 @@ def realized_figures(
     """
     from fraud_core.evaluation import estimate
 
-    costs, false_block, missed = _split_costs(costs)
     states = np.asarray(states, dtype=object)
     figures: dict[Key, dict[str, float]] = {}
     support: dict[Key, int] = {}
@@ -215,11 +202,7 @@ def realized_figures(
             main = estimate(rows, row_states, costs=costs)
             if main.rows_used < min_rows:
                 continue
-            figures[(version, variant, segment)] = _figures(
-                main.metrics,
-                estimate(rows, row_states, costs=false_block).metrics,
-                estimate(rows, row_states, costs=missed).metrics,
-            )
+            figures[(version, variant, segment)] = _figures(main.metrics)
             support[(version, variant, segment)] = main.rows_used
     return figures, support
 
@@ -235,7 +218,6 @@ def estimated_figures(
     calibrated fraud probabilities, for the decision rule `score >= threshold`."""
     from fraud_core.evaluation import estimate_without_labels
 
-    costs, false_block, missed = _split_costs(costs)
     p = np.asarray(probabilities, dtype=np.float64)
     blocked = (frame["score"] >= frame["threshold"]).to_numpy()
     amount = frame["amount_usd"].to_numpy(np.float64)
@@ -247,11 +229,8 @@ def estimated_figures(
             rows = np.flatnonzero(mask)
             if len(rows) < min_rows:
                 continue
-            args = (p[rows], blocked[rows], amount[rows])
             figures[(version, variant, segment)] = _figures(
-                estimate_without_labels(*args, costs=costs),
-                estimate_without_labels(*args, costs=false_block),
-                estimate_without_labels(*args, costs=missed),
+                estimate_without_labels(p[rows], blocked[rows], amount[rows], costs=costs)
             )
             support[(version, variant, segment)] = len(rows)
     return figures, support

@@ -8,13 +8,15 @@ from typing import Any
 import numpy as np
 
 from fraud_core.policy import DEFAULT_THRESHOLD
-from fraud_core.reports.figures import new_figure, save_png
+from fraud_core.reports.figures import grid_margins, new_figure, save_png
 from fraud_core.threshold_learning import EXCLUDED_FPR, EXCLUDED_RECALL, MAX_FPR, LearnedPolicy
 
 
 def cost_curves_figure(learned: LearnedPolicy) -> Any:
     """Expected cost per threshold per segment with arms: the chosen arm, the static 0.5, and
-    each excluded arm marked with its reason (FPR limit or recall floor)."""
+    each excluded arm marked with its reason (FPR limit or recall floor), under one legend."""
+    from matplotlib.ticker import EngFormatter
+
     config = learned.config
     markers = {
         EXCLUDED_FPR: ("tab:red", "x", f"excluded: FPR > {config.max_fpr:.0%}"),
@@ -23,15 +25,16 @@ def cost_curves_figure(learned: LearnedPolicy) -> Any:
     learned_segments = [r for r in learned.segments.values() if r.arms]
     columns = 3
     rows = max(1, -(-len(learned_segments) // columns))
-    fig = new_figure(4.2 * columns, 3.2 * rows)
+    fig = new_figure(4.2 * columns, 3.0 * rows + 0.5)
     axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.set_visible(False)
+    legend: dict[str, Any] = {}
     for ax, result in zip(axes.flat, learned_segments, strict=False):
         ax.set_visible(True)
         t = [a.threshold for a in result.arms]
         cost = [a.expected_cost_usd for a in result.arms]
-        ax.plot(t, cost, color="tab:blue", marker=".", label="expected cost")
+        ax.plot(t, cost, color="tab:blue", marker=".", label="expected cost, USD (IPW)")
         for reason, (color, marker, label) in markers.items():
             out = [a for a in result.arms if a.excluded == reason]
             if out:
@@ -44,22 +47,32 @@ def cost_curves_figure(learned: LearnedPolicy) -> Any:
                     zorder=3,
                 )
         ax.axvline(DEFAULT_THRESHOLD, color="grey", linestyle=":", label="static 0.5")
-        ax.axvline(result.new_threshold, color="tab:green", label=f"chosen {result.new_threshold}")
-        ax.set_title(f"{result.segment} ({result.labeled_rows} rows)", fontsize=9)
+        ax.axvline(result.new_threshold, color="tab:green", label="chosen threshold")
+        ax.set_title(
+            f"{result.segment}: {result.labeled_rows} rows, chosen {result.new_threshold}",
+            fontsize=8,
+        )
         ax.set_xlabel("threshold")
-        ax.set_ylabel("USD (IPW)")
-        ax.legend(fontsize=7)
+        ax.yaxis.set_major_formatter(EngFormatter(sep=""))
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
     if not learned_segments:
         axes.flat[0].set_visible(True)
         axes.flat[0].text(0.5, 0.5, "no segment has enough labelled rows", ha="center")
         axes.flat[0].set_axis_off()
     fig.suptitle(f"Expected cost per threshold, policy {learned.version}")
+    if legend:
+        fig.legend(
+            legend.values(), legend.keys(), loc="upper center", ncol=len(legend), fontsize=8,
+            bbox_to_anchor=(0.5, 1 - 0.3 / fig.get_figheight()), frameon=False,
+        )  # fmt: skip
+    grid_margins(fig, rows, top=0.85)
     return fig
 
 
 def cost_curves_png(learned: LearnedPolicy, path: Any) -> Any:
     """`cost_curves_figure` saved as a PNG at `path`."""
-    return save_png(cost_curves_figure(learned), path, dpi=90)
+    return save_png(cost_curves_figure(learned), path, dpi=90, tight=False)
 
 
 def contribution_png(contribution: list[dict[str, Any]], title: str, path: Any) -> Any:

@@ -374,8 +374,9 @@ def test_threshold_chart_names_each_exclusion_reason() -> None:
     learned = learn_thresholds(cheap, version="chart")
     arms = {a.threshold: a.excluded for a in learned.segments["c"].arms}
     assert arms[0.3] == EXCLUDED_FPR and arms[0.65] == EXCLUDED_RECALL and arms[0.6] is None
-    panel = next(ax for ax in cost_curves_figure(learned).axes if ax.get_title().startswith("c "))
-    labels = [t.get_text() for t in panel.get_legend().get_texts()]
+    fig = cost_curves_figure(learned)
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()][-1] == "c: 900 rows, chosen 0.6"
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "excluded: FPR > 12%" in labels and "excluded: recall < 50%" in labels
 
 
