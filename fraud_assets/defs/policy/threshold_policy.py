@@ -122,13 +122,25 @@ def threshold_policy(
     )
     feedback = store.open()
     delay = ReportDelay.from_store(feedback, now, config.window_days)
-    learning = _Learning(context, config, feedback, lake.open(), facade, now, maturity, delay)
     roles: dict[str, str] = {}
     for role in (CHAMPION, CANARY, CHALLENGER):  # a version under two aliases learns once
         if aliases.get(role) is not None:
             roles.setdefault(aliases[role], role)
+    end = now - timedelta(days=maturity)
+    # out of sample only: on the rows it was fitted on a model's scores are overconfident
+    # (thresholds learned there came out near 0.05 in the replay and blocked far too much)
+    windows = {
+        version: (min(max(end - timedelta(days=config.window_days), since), end), end)
+        for version in roles
+        for since in [_out_of_sample_since(facade.get_version(version))]
+    }
+    start = min(window[0] for window in windows.values())
+    matured = _Matured.read(feedback, lake.open(), (start, end), now, maturity, delay)
+    learning = _Learning(context, config, feedback, facade, now, maturity, delay, matured)
     folder = reports.dir("policy")
-    results = [learning.run(version, role, folder) for version, role in roles.items()]
+    results = [
+        learning.run(version, role, windows[version], folder) for version, role in roles.items()
+    ]
     champion = results[0]
     return dg.MaterializeResult(
         metadata={
@@ -136,6 +148,7 @@ def threshold_policy(
             "as_of": now.isoformat(),
             "maturity_days": maturity,
             "report_delay": _delay_note(delay),
+            "dagster/row_count": matured.rows_read,
             **champion.metadata(),
             "summary": dg.MetadataValue.md("\n\n".join(r.headline for r in results)),
             "models": metadata_table([r.row() for r in results], MODEL_COLUMNS),
@@ -150,7 +163,6 @@ class _Result:
     role: str
     model_version: str
     window: tuple[datetime, datetime]
-    rows: int
     labeled_rows: int
     previous_version: str
     policy_version: str
@@ -185,7 +197,6 @@ class _Result:
 
         return {
             "window": f"[{self.window[0].isoformat()}, {self.window[1].isoformat()})",
-            "dagster/row_count": self.rows,
             "labeled_rows": self.labeled_rows,
             "policy_version": self.policy_version,
             "previous_version": self.previous_version,
@@ -205,22 +216,53 @@ class _Result:
 
 
 @dataclass
+class _Matured:
+    """The rows learning uses (approved, with an outcome as of now) of the matured window that
+    covers every model's, read once: logged columns, features, label states, fraud weights."""
+
+    frame: Any
+    states: Any
+    fraud_weight: Any
+    rows_read: int
+
+    @classmethod
+    def read(cls, feedback, lake, window, now: datetime, maturity: float, delay) -> "_Matured":
+        from fraud_core.evaluation import ipw_weights, label_states
+        from fraud_core.features import FEATURE_NAMES
+        from fraud_core.lake import DECISION_COLUMNS
+
+        # matured rows were scored by whichever model served them then: their logged scores
+        # say nothing about where another model's should be cut (each model scores them again)
+        logged = [c for c in DECISION_COLUMNS if c not in FEATURE_NAMES]
+        frame = lake.frame(feedback, *window, columns=logged, features=True, as_of=now)
+        states = label_states(frame, as_of=now, maturity_days=maturity)
+        used = ipw_weights(frame, states) > 0
+        rows = frame[used]
+        return cls(rows, states[used], _fraud_weight(delay, rows, now), len(frame))
+
+    def since(self, start: datetime):
+        """(frame, states, fraud weights) of the rows from `start` on."""
+        import pandas as pd
+
+        mask = (self.frame["event_time"] >= pd.Timestamp(start)).to_numpy()
+        weight = None if self.fraud_weight is None else self.fraud_weight[mask]
+        return self.frame[mask], self.states[mask], weight
+
+
+@dataclass
 class _Learning:
-    """One run's learning, model by model, on the same clock, store and report delays."""
+    """One run's learning, model by model, on the same clock, store, report delays and rows."""
 
     context: dg.AssetExecutionContext
     config: ThresholdPolicyConfig
     feedback: Any
-    lake: Any
     facade: Any
     now: datetime
     maturity: float
     delay: Any
+    matured: _Matured
 
-    def run(self, version: str, role: str, folder: Path) -> _Result:
-        from fraud_core.evaluation import label_states
-        from fraud_core.features import FEATURE_NAMES
-        from fraud_core.lake import DECISION_COLUMNS
+    def run(self, version: str, role: str, window: tuple, folder: Path) -> _Result:
         from fraud_core.policy import ThresholdPolicy
         from fraud_core.reports.thresholds import contribution_png, cost_curves_png
         from fraud_core.threshold_learning import (
@@ -232,19 +274,8 @@ class _Learning:
         )
 
         config, now, feedback = self.config, self.now, self.feedback
-        info = self.facade.get_version(version)
-        end = now - timedelta(days=self.maturity)
-        # out of sample only: on the rows it was fitted on a model's scores are overconfident
-        # (thresholds learned there came out near 0.05 in the replay and blocked far too much)
-        since = _out_of_sample_since(info)
-        window = (min(max(end - timedelta(days=config.window_days), since), end), end)
-        # matured rows were scored by whichever model served them then: their logged scores say
-        # nothing about where this model's should be cut
-        logged = [c for c in DECISION_COLUMNS if c not in FEATURE_NAMES]
-        frame = self.lake.frame(feedback, *window, columns=logged, features=True, as_of=now)
-        frame = rescored(frame, self.facade.load(version))
-        states = label_states(frame, as_of=now, maturity_days=self.maturity)
-        labeled = labeled_frame(frame, states, _fraud_weight(self.delay, frame, now))
+        frame, states, fraud_weight = self.matured.since(window[0])
+        labeled = labeled_frame(rescored(frame, self.facade.load(version)), states, fraud_weight)
         prior = feedback.load_policy_arms(model_version=version)
         previous = ThresholdPolicy.of_model(version, prior)
         new_version = policy_version(now, self.context.run.run_id, version)
@@ -311,7 +342,6 @@ class _Learning:
             role=role,
             model_version=version,
             window=window,
-            rows=len(frame),
             labeled_rows=len(labeled),
             previous_version=previous.version,
             policy_version=new.version,
