@@ -227,6 +227,33 @@ def test_a_batch_draws_its_ids_without_scanning_the_keys(store: FeedbackStore) -
             assert not any("SCAN" in str(row[-1]) for row in plan), plan
 
 
+def test_a_canary_stages_counts_come_from_the_release_window_index(store: FeedbackStore) -> None:
+    """The release sensors count a stage's rows on every tick: decisions per variant since the
+    stage began. On SQLite the counts are read from the covering index (no row of the table is
+    fetched: three weeks into a stage that was 0.7 s a tick); both stores count the same."""
+    from fraud_core.store.release_queries import decision_counts
+
+    canary = [prediction(i, variant="canary", model_version="4") for i in range(20, 30)]
+    store.insert_predictions([prediction(i) for i in range(20)] + canary)
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "count(" in statement.lower():
+            statements.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        counts = decision_counts(store, T0 + timedelta(minutes=10), "4")
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", capture)
+    assert counts == {"champion": (10, 5), "canary": (10, 5)}
+    if store.engine.dialect.name == "sqlite":
+        ((statement, parameters),) = statements
+        with store.engine.connect() as conn:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        assert any("COVERING INDEX" in str(row[-1]) for row in plan), plan
+
+
 def test_predictions_round_trip(store: FeedbackStore) -> None:
     rows = [prediction(i) for i in range(4)]
     rows[1]["features"] = {"amount_usd": float("nan"), "is_new_device": 1.0}
