@@ -60,13 +60,14 @@ def cost_curves_figure(learned: LearnedPolicy) -> Any:
         axes.flat[0].set_visible(True)
         axes.flat[0].text(0.5, 0.5, "no segment has enough labelled rows", ha="center")
         axes.flat[0].set_axis_off()
-    fig.suptitle(f"Expected cost per threshold, policy {learned.version}")
+    height = fig.get_figheight()  # title and legend a fixed distance from the top, in inches
+    fig.suptitle(f"Expected cost per threshold, policy {learned.version}", y=1 - 0.08 / height)
     if legend:
         fig.legend(
             legend.values(), legend.keys(), loc="upper center", ncol=len(legend), fontsize=8,
-            bbox_to_anchor=(0.5, 1 - 0.3 / fig.get_figheight()), frameon=False,
+            bbox_to_anchor=(0.5, 1 - 0.4 / height), frameon=False,
         )  # fmt: skip
-    grid_margins(fig, rows, top=0.85)
+    grid_margins(fig, rows, top=0.95)
     return fig
 
 
