@@ -112,13 +112,13 @@ def test_good_candidate_is_released_stage_by_stage_then_rolled_back_by_hand(
         request, result = release.step("canary_health_sensor")
         expected = "promotion" if percent == 100 else "canary_stage"
         assert request.job_name == expected and result.success, request.tags
-    # the promotion moves `champion`, then clears `canary`: a poll may fall between the two
+    # the promotion sets the share to 0, moves `champion`, then clears `canary`: a poll may
+    # fall between any two of these writes, so wait for the whole final state
+    keys, final = ("champion", "canary", "canary_percent", "stage"), ("2", None, 0, "stable")
     wait_until(
-        lambda: (server.model()["champion"], server.model()["stage"]) == ("2", "stable"),
+        lambda: tuple(server.model()[k] for k in keys) == final,
         "the scorer to serve version 2 alone",
     )
-    info = server.model()
-    assert (info["canary"], info["canary_percent"], info["stage"]) == (None, 0, "stable")
     promote = store.audit_entries(action="promote")[0]
     figures = [s["figures"] for s in promote["details"]["stages"]]
     assert [f.get("percent") for f in figures] == [None, 10, 25, 50, 100]
