@@ -75,6 +75,9 @@ class ReleasePlan:
     handful of slow requests (a garbage collection, a busy node) decide the percentile."""
     max_fpr: float = FPR_CRITICAL
     min_fpr_labels: int = 100
+    shadow_fpr_margin: float = 0.005
+    """How far the challenger's shadow FPR (realized or estimated) may exceed the champion's:
+    this many points, or a tenth of the champion's, whichever is larger."""
 
     def __post_init__(self) -> None:
         stages = tuple(self.stages)
@@ -92,8 +95,9 @@ class ReleasePlan:
         ):
             if not low < getattr(self, name) < high:
                 raise ValueError(f"release plan: {name} must be in ({low}, {high})")
-        if not 0 <= self.decline_floor < 0.1:
-            raise ValueError("release plan: decline_floor must be in [0, 0.1)")
+        for name in ("decline_floor", "shadow_fpr_margin"):
+            if not 0 <= getattr(self, name) < 0.1:
+                raise ValueError(f"release plan: {name} must be in [0, 0.1)")
         for name in ("stage_min_samples", "shadow_min_rows"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"release plan: {name} must be at least 1 (None: computed)")
@@ -489,7 +493,11 @@ def judge_shadow(figures: ShadowFigures, plan: ReleasePlan) -> tuple[bool, tuple
         if realized
         else (figures.challenger_fpr_estimate, figures.champion_fpr_estimate, "estimated FPR")
     )
-    if mine is not None and theirs is not None and mine > max(theirs * 1.1, theirs + 0.005):
+    if (
+        mine is not None
+        and theirs is not None
+        and mine > theirs + max(theirs / 10, plan.shadow_fpr_margin)
+    ):
         reasons.append(f"{kind} {mine:.2%} vs champion {theirs:.2%}")
     if not realized and mine is not None and mine > plan.max_fpr:
         reasons.append(f"{kind} {mine:.2%} > {plan.max_fpr:.0%}")

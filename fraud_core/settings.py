@@ -32,6 +32,7 @@ _RELEASE_FIELDS = {
     "release_stages": "stages",
     "shadow_min_rows": "shadow_min_rows",
     "shadow_min_seconds": "shadow_min_seconds",
+    "shadow_fpr_margin": "shadow_fpr_margin",
     "stage_min_seconds": "stage_min_seconds",
     "stage_min_samples": "stage_min_samples",
     "release_decline_increase": "decline_increase",
@@ -196,6 +197,12 @@ class Settings(BaseModel):
     )
     shadow_min_seconds: float | None = _var(
         "FRAUD_SHADOW_MIN_SECONDS", None, "shortest shadow (default 72 h)", ge=0
+    )
+    shadow_fpr_margin: float | None = _var(
+        "FRAUD_SHADOW_FPR_MARGIN",
+        None,
+        "FPR points a shadowed challenger may add to the champion's (default 0.005)",
+        ge=0,
     )
     stage_min_samples: int | None = _var(
         "FRAUD_STAGE_MIN_SAMPLES", None, "canary predictions per stage (0: computed)", ge=0

@@ -211,3 +211,21 @@ def test_shadow_refuses_no_challenger_for_the_disputes_it_would_approve() -> Non
         _shadow(challenger_fpr_estimate=0.2, champion_fpr_estimate=0.19), DEFAULT
     )
     assert not passed and reasons == ("estimated FPR 20.00% > 15%",)
+
+
+def test_the_shadow_fpr_margin_is_a_setting() -> None:
+    """The live loop's daemon saw a retrained challenger estimated at 0.84 % refused beside a
+    champion at 0.07 % (default margin: 0.5 point); an operator may allow more."""
+    from fraud_core.settings import Settings
+
+    low = _shadow(champion_fpr_estimate=0.0007, challenger_fpr_estimate=0.0084)
+    assert judge_shadow(low, DEFAULT) == (False, ("estimated FPR 0.84% vs champion 0.07%",))
+    wider = Settings(FRAUD_SHADOW_FPR_MARGIN="0.01").release_plan()
+    assert wider.shadow_fpr_margin == 0.01 and judge_shadow(low, wider) == (True, ())
+    high = _shadow(champion_fpr_estimate=0.10, challenger_fpr_estimate=0.108)
+    assert judge_shadow(high, wider) == (True, ())  # a tenth of the champion's when larger
+    assert not judge_shadow(
+        _shadow(champion_fpr_estimate=0.10, challenger_fpr_estimate=0.112), wider
+    )[0]
+    with pytest.raises(ValueError, match="FRAUD_SHADOW_FPR_MARGIN"):
+        Settings(FRAUD_SHADOW_FPR_MARGIN="0.5").release_plan()

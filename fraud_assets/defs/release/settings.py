@@ -36,6 +36,7 @@ class ReleaseSettings(dg.ConfigurableResource):
     p99_latency_slo_seconds: float = _DEFAULT.p99_latency_slo_seconds
     max_fpr: float = _DEFAULT.max_fpr
     min_fpr_labels: int = _DEFAULT.min_fpr_labels
+    shadow_fpr_margin: float = _DEFAULT.shadow_fpr_margin
     scorer_url: str = ""
     """Base URL of a scorer whose `/metrics` give the canary's errors and latency (optional)."""
     prometheus_url: str = ""
