@@ -97,6 +97,34 @@ def test_realized_figures_and_thresholds_are_the_same(world) -> None:
     assert learned[0].policy().thresholds == learned[1].policy().thresholds
 
 
+def test_the_drift_window_is_the_stores_last_rows_with_their_features(
+    store: FeedbackStore, tmp_path
+) -> None:
+    """`drift_report` reads which rows from the store and their features from the lake (closed
+    days) and the store (the open day): the same rows and values as the log's JSON, also when
+    the window starts among predictions that share one instant."""
+    from fraud_assets.defs.monitoring.drift_report import latest_predictions
+
+    rows, _ = synthetic_log(days=10, per_day=300)
+    now = END - timedelta(hours=7)  # an open day of 17 hours
+    tie = rows[1500]["event_time"]
+    twins = [{**rows[1500], "transaction_id": f"twin-{i}"} for i in range(3)]
+    store.insert_predictions(rows[:1501] + twins + rows[1501:])
+    ordered = store.latest_predictions(now, 10_000, since=now - timedelta(days=30))
+    first_twin = int(np.flatnonzero(ordered["transaction_id"] == "twin-0")[0])
+    size = len(ordered) - first_twin  # the window starts at the second of four same-instant rows
+    assert (ordered["event_time"].iloc[first_twin - 1 : first_twin + 3] == tie).all()
+
+    lake = Lake(str(tmp_path / "lake"), now=lambda: now)
+    window = latest_predictions(store, lake, now, size, max_days=30)
+    expected = ordered.tail(size)
+    assert list(window["id"]) == list(expected["id"]) and window["event_time"].iloc[0] == tie
+    stored = features_frame(expected, FEATURE_NAMES).to_numpy(np.float32)
+    assert np.array_equal(window[list(FEATURE_NAMES)].to_numpy(np.float32), stored)
+    assert any(not day.from_store for day in lake.partitions(store, window["event_time"][0], now))
+    assert latest_predictions(store, lake, END - timedelta(days=20), 10, 1).empty
+
+
 def test_drift_flags_are_the_same(world, tmp_path) -> None:
     from fraud_assets.defs.monitoring.reference_profile import sampled_traffic
     from fraud_core.drift import compute_drift, monitoring_frame

@@ -7,13 +7,20 @@ import dagster as dg
 
 from fraud_assets.handoffs import ReferenceSample
 from fraud_assets.provenance import provenance
-from fraud_assets.resources import Clock, FeedbackStoreResource, LocalFolder, RegistryResource
+from fraud_assets.resources import (
+    Clock,
+    FeedbackStoreResource,
+    LakeResource,
+    LocalFolder,
+    RegistryResource,
+)
 from fraud_assets.tables import metadata_table
 from fraud_core.monitoring_rules import DEFAULT_DRIFT_SHARE
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from fraud_core.lake import Lake
     from fraud_core.store import FeedbackStore
 
 DRIFT_CHECK = "drift_within_thresholds"
@@ -28,18 +35,23 @@ class DriftConfig(dg.Config):
     min_rows: int = 1_000
 
 
-WINDOW_COLUMNS = ("event_time", "features")
-"""What the drift window reads of each prediction: its time and its features (scored again)."""
-
-
 def latest_predictions(
-    store: "FeedbackStore", now: datetime, rows: int, max_days: int
+    store: "FeedbackStore", lake: "Lake", now: datetime, rows: int, max_days: int
 ) -> "pd.DataFrame":
-    """The event time and features of the last `rows` predictions of the `max_days` days
-    before `now`, oldest first (the other 25 columns of the log would be read for nothing)."""
-    return store.latest_predictions(
-        now, rows, since=now - timedelta(days=max_days), columns=WINDOW_COLUMNS
+    """The event time, id and features (one float32 column each) of the last `rows`
+    predictions of the `max_days` days before `now`, oldest first: which rows from the store's
+    event-time index, their features from the lake (closed days' Parquet, the open day from the
+    store). Parsing the log's JSON features took a third of a second for 10,000 rows."""
+    marks = store.latest_predictions(
+        now, rows, since=now - timedelta(days=max_days), columns=("event_time", "id")
     )
+    if marks.empty:
+        return marks
+    first_time, first_id = marks["event_time"].iloc[0], marks["id"].iloc[0]
+    frame = lake.frame(store, first_time.to_pydatetime(), now, columns=(), features=True)
+    later = frame["event_time"] > first_time  # the first instant's rows from `first_id` on
+    keep = later | ((frame["event_time"] == first_time) & (frame["id"] >= first_id))
+    return frame[keep].reset_index(drop=True)
 
 
 @dg.asset(
@@ -56,6 +68,7 @@ def drift_report(
     context: dg.AssetExecutionContext,
     config: DriftConfig,
     store: FeedbackStoreResource,
+    lake: LakeResource,
     registry: RegistryResource,
     reports: LocalFolder,
     clock: Clock,
@@ -76,7 +89,9 @@ def drift_report(
             "materialize reference_profile first"
         )
     feedback = store.open()
-    current = latest_predictions(feedback, now, config.window_rows, config.max_lookback_days)
+    current = latest_predictions(
+        feedback, lake.open(), now, config.window_rows, config.max_lookback_days
+    )
     if len(current) < config.min_rows:
         raise dg.Failure(
             f"only {len(current)} predictions in the {config.max_lookback_days} days before "
