@@ -76,21 +76,41 @@ def cost_curves_png(learned: LearnedPolicy, path: Any) -> Any:
     return save_png(cost_curves_figure(learned), path, dpi=90, tight=False)
 
 
-def contribution_png(contribution: list[dict[str, Any]], title: str, path: Any) -> Any:
-    """Bars of `policy_contribution`: cost, FPR and recall of the policy vs the static 0.5."""
+def contribution_figure(contribution: list[dict[str, Any]], title: str) -> Any:
+    """Horizontal bars of `policy_contribution` (cost, FPR and recall of the policy vs the
+    static 0.5), one row per segment, its name written once beside the first panel."""
     names = [row["segment"] for row in contribution]
-    x = np.arange(len(names))
-    fig = new_figure(4.6 * 3, 3.6)
-    axes = fig.subplots(1, 3, squeeze=False)
+    y = np.arange(len(names))
+    label_width = 0.3 + 0.065 * max((len(n) for n in names), default=3)  # inches, at 8 pt
+    height = 1.2 + 0.3 * max(len(names), 2)
+    fig = new_figure(label_width + 4.0 * 3, height)
+    axes = fig.subplots(1, 3, sharey=True)
     panels = (("cost_usd", "IPW cost (USD)"), ("fpr", "FPR (IPW)"), ("recall", "recall (IPW)"))
-    for ax, (figure, label) in zip(axes.flat, panels, strict=True):
+    for ax, (figure, panel) in zip(axes, panels, strict=True):
         for offset, who, color in ((-0.2, "policy", "tab:green"), (0.2, "static", "tab:grey")):
             values = [row[f"{who}_{figure}"] for row in contribution]
-            ax.bar(x + offset, values, width=0.4, color=color, label=f"{who}")
+            name = "static 0.5" if who == "static" else who
+            ax.barh(y + offset, values, height=0.4, color=color, label=name)
         if figure == "fpr":
-            ax.axhline(MAX_FPR, color="tab:red", linestyle="--", linewidth=1, label="12% line")
-        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-        ax.set_title(label, fontsize=9)
-        ax.legend(fontsize=7)
-    fig.suptitle(title)
-    return save_png(fig, path, dpi=90)
+            ax.axvline(MAX_FPR, color="tab:red", linestyle="--", linewidth=1, label="12% line")
+        ax.set_title(panel, fontsize=9)
+        ax.tick_params(labelsize=8)
+    axes[0].set_yticks(y, names)
+    axes[0].invert_yaxis()  # `all` on top, as in the table
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.suptitle(title, y=1 - 0.08 / height)
+    fig.legend(
+        handles, labels, loc="upper center", ncol=len(handles), fontsize=8,
+        bbox_to_anchor=(0.5, 1 - 0.35 / height), frameon=False,
+    )  # fmt: skip
+    width = fig.get_figwidth()
+    fig.subplots_adjust(
+        left=label_width / width, right=1 - 0.2 / width, bottom=0.45 / height,
+        top=1 - 0.95 / height, wspace=0.12,
+    )  # fmt: skip
+    return fig
+
+
+def contribution_png(contribution: list[dict[str, Any]], title: str, path: Any) -> Any:
+    """`contribution_figure` saved as a PNG at `path`."""
+    return save_png(contribution_figure(contribution, title), path, dpi=90, tight=False)

@@ -10,7 +10,7 @@ import pytest
 
 from fraud_core.evaluation import Costs, label_states
 from fraud_core.policy import ROOT, STATIC_VERSION, ancestry, top_level
-from fraud_core.reports.thresholds import cost_curves_figure
+from fraud_core.reports.thresholds import contribution_figure, cost_curves_figure
 from fraud_core.threshold_learning import (
     DEFAULT_GRID,
     EXCLUDED_FPR,
@@ -378,6 +378,19 @@ def test_threshold_chart_names_each_exclusion_reason() -> None:
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()][-1] == "c: 900 rows, chosen 0.6"
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "excluded: FPR > 12%" in labels and "excluded: recall < 50%" in labels
+
+
+def test_contribution_chart_names_each_segment_once(world) -> None:
+    labeled = world["labeled"]
+    rows = policy_contribution(labeled, learn_thresholds(labeled, version="c").policy())
+    fig = contribution_figure(rows, "policy c")
+    first, *others = fig.axes
+    assert [t.get_text() for t in first.get_yticklabels()] == [r["segment"] for r in rows]
+    assert all(not any(t.get_visible() for t in ax.get_yticklabels()) for ax in others)
+    bars = [p.get_width() for p in first.patches]
+    assert bars[: len(rows)] == [r["policy_cost_usd"] for r in rows]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert sorted(labels) == ["12% line", "policy", "static 0.5"]
 
 
 def test_each_node_learns_from_exactly_the_rows_under_it(world) -> None:
