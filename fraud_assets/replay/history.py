@@ -101,8 +101,10 @@ def timeline(instance: dg.DagsterInstance, audit: list[dict[str, Any]]) -> list[
         if kind is None:
             continue
         detail = f"{entry['subject']}: {entry['reason']}"
-        if entry["action"] == "release.stage":
-            detail = f"{entry['subject']} to {entry['details'].get('percent')}%: {entry['reason']}"
+        if entry["action"] == "release.stage":  # a share, or "champion" (`promoted_model`)
+            share = entry["details"].get("percent")
+            stage = f"{share}%" if isinstance(share, int) else share
+            detail = f"{entry['subject']} to {stage}: {entry['reason']}"
         events.append({"at": entry["at"], "kind": kind, "detail": detail})
     return sorted(events, key=lambda e: e["at"])
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from fraud_assets.replay.figures import rates, targets
-from fraud_assets.replay.history import release_problems
+from fraud_assets.replay.history import release_problems, timeline
 from fraud_assets.replay.platform_arm import LabelQueue, write_instance_config
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -107,6 +107,21 @@ def test_release_problems_name_skipped_steps_and_double_promotions() -> None:
     assert len(problems) == 2
     assert any(p.startswith("version 4 promoted without") for p in problems)
     assert "version 5 promoted 2 times" in problems
+
+
+def test_timeline_names_each_stage_a_share_or_the_champion() -> None:
+    import dagster as dg
+
+    at = datetime(2025, 7, 1, tzinfo=UTC)
+    audit = [
+        {"at": at, "action": "release.stage", "subject": "m/3", "reason": "healthy",
+         "details": {"percent": 50}},
+        {"at": at + timedelta(hours=1), "action": "release.stage", "subject": "m/3",
+         "reason": "healthy", "details": {"percent": "champion"}},
+    ]  # fmt: skip
+    with dg.DagsterInstance.ephemeral() as instance:
+        events = timeline(instance, audit)
+    assert [e["detail"] for e in events] == ["m/3 to 50%: healthy", "m/3 to champion: healthy"]
 
 
 def test_targets_report_misses_with_their_figures() -> None:
