@@ -47,11 +47,9 @@ def latest_predictions(
     )
     if marks.empty:
         return marks
-    first_time, first_id = marks["event_time"].iloc[0], marks["id"].iloc[0]
-    frame = lake.frame(store, first_time.to_pydatetime(), now, columns=(), features=True)
-    later = frame["event_time"] > first_time  # the first instant's rows from `first_id` on
-    keep = later | ((frame["event_time"] == first_time) & (frame["id"] >= first_id))
-    return frame[keep].reset_index(drop=True)
+    start = marks["event_time"].iloc[0].to_pydatetime()
+    frame = lake.frame(store, start, now, columns=(), features=True)
+    return frame[frame["id"].isin(marks["id"])].reset_index(drop=True)
 
 
 @dg.asset(
