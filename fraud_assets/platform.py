@@ -60,7 +60,10 @@ class Service:
         group = os.getpgid(self.process.pid)
         os.killpg(group, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while time.monotonic() < deadline and _group_alive(group):  # children too
+        # poll() reaps the leader: unreaped, its zombie keeps the group alive to the deadline
+        while time.monotonic() < deadline and (
+            self.process.poll() is None or _group_alive(group)  # children too
+        ):
             time.sleep(0.2)
         if _group_alive(group):
             os.killpg(group, signal.SIGKILL)
