@@ -46,6 +46,34 @@ daily after the 00:30 ingestion below 40,000 payments a day (the 6-hourly defaul
 study's 50,000). The release gates catch a 50 % rise in declines rather than the default 20 %:
 sized for 20 % at 5,000 payments a day, a release would take about four months."""
 
+_NOT_A_CHOICE = (
+    "_DIR",
+    "_URL",
+    "_URI",
+    "_ARTIFACTS",
+    "_ADDRESS",
+    "_KEY",
+    "_PORT",
+    "_HOME",
+    "_FILE",
+)
+"""Suffixes of the variables that say where things live or hold a secret, not how it decides."""
+
+
+def run_settings() -> dict[str, str]:
+    """Every platform setting the arm runs with that is not a default: `PRODUCTION`, the scaled
+    minimums and whatever the caller's environment set (`FRAUD_LABEL_MATURITY_DAYS=30 fraudops
+    replay ...`); locations, secrets and the simulated clock left out."""
+    from fraud_core.settings import Settings
+
+    names = sorted(
+        field.alias
+        for field in Settings.model_fields.values()
+        if field.alias and field.alias != "FRAUD_NOW" and not field.alias.endswith(_NOT_A_CHOICE)
+    )
+    return {name: os.environ[name] for name in names if os.environ.get(name, "").strip()}
+
+
 REPLAY_STORAGE = "fraud_assets.replay.storage"
 
 FILE_SOURCES = {"chargeback": "chargebacks", "ticket_export": "tickets"}

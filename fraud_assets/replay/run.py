@@ -12,7 +12,7 @@ import click
 
 from fraud_assets.quiet import to_log
 from fraud_assets.replay.interrupts import ReplayInterrupted, stop_requests
-from fraud_assets.replay.platform_arm import PRODUCTION, PlatformReplay
+from fraud_assets.replay.platform_arm import PlatformReplay, run_settings
 from fraud_assets.replay.world import ReplaySize, ReplayWorld
 
 
@@ -166,10 +166,7 @@ def _replay(
         "release_problems": problems,
         "policy_contribution": contribution,
         "labels_delivered": platform.delivered,
-        "settings": {
-            **PRODUCTION,
-            **{k: v for k, v in platform.env.items() if k.startswith("FRAUD_") and "MIN" in k},
-        },
+        "settings": run_settings(),
         "timing": {**timing, "jobs": jobs},
         "dagster_home": platform.env["DAGSTER_HOME"],
         "timeline": events,

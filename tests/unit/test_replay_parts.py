@@ -9,9 +9,41 @@ import pandas as pd
 
 from fraud_assets.replay.figures import rates, targets
 from fraud_assets.replay.history import release_problems, timeline
-from fraud_assets.replay.platform_arm import LabelQueue, write_instance_config
+from fraud_assets.replay.platform_arm import (
+    PRODUCTION,
+    LabelQueue,
+    platform_environment,
+    run_settings,
+    write_instance_config,
+)
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def test_the_report_lists_every_setting_the_arm_ran_with(tmp_path, monkeypatch) -> None:
+    """Production's, the scaled minimums and the caller's own overrides; no path, secret or
+    simulated clock."""
+    import os
+
+    from fraud_core.settings import Settings
+
+    for field in Settings.model_fields.values():
+        monkeypatch.delenv(field.alias, raising=False)
+    monkeypatch.setenv("FRAUD_LABEL_MATURITY_DAYS", "30")  # the caller's experiment
+    monkeypatch.setenv("FRAUD_API_KEY", "secret")
+    env = platform_environment(tmp_path, None, size_factor=0.16)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # as the arm's `prepare` does
+    monkeypatch.setenv("FRAUD_NOW", T0.isoformat())
+
+    shown = run_settings()
+    assert shown["FRAUD_LABEL_MATURITY_DAYS"] == "30"
+    assert PRODUCTION.items() <= shown.items()
+    assert {"FRAUD_SHADOW_MIN_ROWS", "FRAUD_STAGE_MIN_SAMPLES", "FRAUD_RETRAIN_MIN_LABELS"} <= set(
+        shown
+    )
+    hidden = {"FRAUD_API_KEY", "FRAUD_NOW", "FRAUD_VAR_DIR", "FRAUD_DB_URL", "DAGSTER_HOME"}
+    assert not hidden & set(shown) and all(os.environ.get(name) for name in hidden)
 
 
 def test_replay_instance_keeps_every_run_in_one_event_log(tmp_path, monkeypatch) -> None:
