@@ -138,3 +138,24 @@ def test_a_seed_without_a_first_champion_is_reported_and_the_others_still_run(
     assert "Traceback" not in done.stderr
     assert "DEBUG" not in done.stdout + done.stderr  # the run's event stream went to its log
     assert (tmp_path / "var/replay/seed-4-quick/first_champion.log").stat().st_size > 0
+
+
+def test_the_recall_gap_is_decomposed_on_the_replays_own_store(replayed: dict) -> None:
+    """From the oracle's information to the platform's decisions: the decisions' figures are
+    the report's month 6 (same store, same world), exploration's approvals only lower recall."""
+    from fraud_assets.replay.recall_gap import recall_gap
+
+    gap = recall_gap(Path(replayed["report"]).parent)
+    platform = replayed["arms"]["platform"]["month_6"]
+    decisions, unexplored = gap["operating_point"][:2]
+    assert gap["month"]["payments"] == platform["payments"]
+    for figure in ("fpr", "recall", "cost_usd"):
+        assert decisions[figure] == pytest.approx(platform[figure])
+    assert unexplored["recall"] >= decisions["recall"]
+    steps = gap["ranking"]
+    assert [s["step"].split(":")[0] for s in steps] == [
+        "oracle", "+ lag", "+ selection", "+ labels reported by then", "served models' scores"
+    ]  # fmt: skip
+    oracle, lag, selection, reported = (s["frauds"] for s in steps[:4])
+    assert oracle > lag > selection >= reported > 0  # each constraint hides fraud
+    assert all(0 <= s[f"recall_at_fpr_{f:g}"] <= 1 for s in steps for f in (0.005, 0.01, 0.02))
