@@ -38,14 +38,6 @@ def _started(tmp_path, code: str) -> Service:
     return service
 
 
-def _group_gone(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 def test_a_group_that_exits_on_sigterm_stops_at_once(tmp_path) -> None:
     service = _started(tmp_path, OBEDIENT)
     group = os.getpgid(service.process.pid)
@@ -55,7 +47,7 @@ def test_a_group_that_exits_on_sigterm_stops_at_once(tmp_path) -> None:
     # before the fix the leader's unreaped zombie kept the group "alive" for STOP_TIMEOUT_S
     assert took < platform.STOP_TIMEOUT_S / 2, f"stop took {took:.1f} s"
     assert service.process.returncode == -signal.SIGTERM
-    assert _group_gone(group)
+    assert not platform._group_alive(group)
 
 
 def test_a_child_that_ignores_sigterm_is_killed_at_the_deadline(tmp_path, monkeypatch) -> None:
@@ -67,7 +59,7 @@ def test_a_child_that_ignores_sigterm_is_killed_at_the_deadline(tmp_path, monkey
     took = time.monotonic() - started
     assert 1.0 <= took < 10, f"stop took {took:.1f} s"
     deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously
-    while not _group_gone(group):
+    while platform._group_alive(group):
         if time.monotonic() > deadline:
             pytest.fail("the child that ignored SIGTERM is still alive")
         time.sleep(0.05)
