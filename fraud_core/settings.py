@@ -316,15 +316,21 @@ class Settings(BaseModel):
             object.__setattr__(self, name, value)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Every variable set (not blank) in `environ` (default: the process's environment);
-        ValueError names each bad variable and its value."""
+    def variables_set(cls, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Every variable of these settings set (not blank) in `environ` (default: the
+        process's environment), stripped."""
         environ = os.environ if environ is None else environ
-        raw = {
+        return {
             field.alias: environ[field.alias].strip()
             for field in cls.model_fields.values()
             if field.alias and environ.get(field.alias, "").strip()
         }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Every variable set (not blank) in `environ` (default: the process's environment);
+        ValueError names each bad variable and its value."""
+        raw = cls.variables_set(environ)
         try:
             return cls.model_validate(raw)
         except ValidationError as error:

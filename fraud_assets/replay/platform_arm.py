@@ -66,12 +66,11 @@ def run_settings() -> dict[str, str]:
     replay ...`); locations, secrets and the simulated clock left out."""
     from fraud_core.settings import Settings
 
-    names = sorted(
-        field.alias
-        for field in Settings.model_fields.values()
-        if field.alias and field.alias != "FRAUD_NOW" and not field.alias.endswith(_NOT_A_CHOICE)
-    )
-    return {name: os.environ[name] for name in names if os.environ.get(name, "").strip()}
+    return {
+        name: value
+        for name, value in sorted(Settings.variables_set().items())
+        if name != "FRAUD_NOW" and not name.endswith(_NOT_A_CHOICE)
+    }
 
 
 REPLAY_STORAGE = "fraud_assets.replay.storage"

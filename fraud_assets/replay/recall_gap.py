@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraud_assets.replay.baselines import ORACLE_WINDOW_DAYS
 from fraud_assets.replay.figures import MONTH_DAYS, rates
 from fraud_assets.replay.world import ReplaySize, ReplayWorld
+from fraud_core.policy import DEFAULT_THRESHOLD
 
 FPRS = (0.005, 0.01, 0.02)
-ORACLE_DAYS = 90
 
 
 def recall_gap(
@@ -54,14 +55,14 @@ def recall_gap(
     if maturity is None:
         setting = summary["settings"].get("FRAUD_LABEL_MATURITY_DAYS")
         maturity = float(setting) if setting else TRAINING_MATURITY_DAYS
-    engine = FeedbackStore(db_url).engine
+    store = FeedbackStore(db_url)
     t0 = max(world.drift_start, world.end - timedelta(days=MONTH_DAYS))
     month = world.rows_between(t0, world.end)
-    served = _served(world, month, t0, engine)
+    served = _served(world, month, t0, store)
     fraud = served["fraud"].to_numpy()
     ranking = [
         {"step": step, "frauds": int(y.sum()), **_recalls(_scores(world, rows, y, w, month), fraud)}
-        for step, rows, y, w in _training_sets(world, engine, t0, maturity)
+        for step, rows, y, w in _training_sets(world, store, t0, maturity)
     ]
     ranking.append(
         {"step": "served models' scores", "frauds": None, **_recalls(served["score"], fraud)}
@@ -71,7 +72,7 @@ def recall_gap(
     rules = {
         "the platform's decisions": blocked,
         "the same without exploration's approvals": blocked | served["explored"].to_numpy(bool),
-        "the served scores at 0.5": scores >= 0.5,
+        f"the served scores at {DEFAULT_THRESHOLD:g}": scores >= DEFAULT_THRESHOLD,
         **{
             f"the served scores, one threshold at FPR {fpr:.1%}": scores
             >= np.quantile(scores[~fraud], 1 - fpr)
@@ -87,14 +88,11 @@ def recall_gap(
     }
 
 
-def _served(world: ReplayWorld, month: slice, t0: Any, engine: Any) -> pd.DataFrame:
+def _served(world: ReplayWorld, month: slice, t0: Any, store: Any) -> pd.DataFrame:
     """The month's payments (truth, amount) with the platform's stored score and decision."""
-    from sqlalchemy import select
-
-    from fraud_core.store.models import predictions
-
-    p = predictions.c
-    stmt = select(p.transaction_id, p.score, p.decision, p.explored).where(p.event_time >= t0)
+    stored = store.predictions_between(
+        t0, world.end, columns=["transaction_id", "score", "decision", "explored"]
+    )
     truth = pd.DataFrame(
         {
             "transaction_id": world.transactions["transaction_id"].iloc[month].to_numpy(),
@@ -102,48 +100,43 @@ def _served(world: ReplayWorld, month: slice, t0: Any, engine: Any) -> pd.DataFr
             "amount_usd": world.amount_usd[month],
         }
     )
-    return truth.merge(pd.read_sql(stmt, engine), on="transaction_id", validate="one_to_one")
+    return truth.merge(stored, on="transaction_id", validate="one_to_one")
 
 
 def _training_sets(
-    world: ReplayWorld, engine: Any, t0: Any, maturity: float
+    world: ReplayWorld, store: Any, t0: Any, maturity: float
 ) -> Iterator[tuple[str, Any, np.ndarray, np.ndarray | None]]:
     """(step, rows of the world, label, weight) from the oracle's information to the
     platform's training rows, one constraint more each."""
-    from sqlalchemy import select
-
-    from fraud_core.store.models import label_events, predictions
-
-    start = t0 - timedelta(days=ORACLE_DAYS)
+    start, settled = t0 - timedelta(days=ORACLE_WINDOW_DAYS), t0 - timedelta(days=maturity)
     oracle = world.rows_between(start, t0)
     yield (
-        "oracle: every payment of the 90 days to month 6, true",
+        f"oracle: every payment of the {ORACLE_WINDOW_DAYS} days to month 6, true",
         oracle,
         world.is_fraud[oracle],
         None,
     )
-    window = world.rows_between(start, t0 - timedelta(days=maturity))
+    window = world.rows_between(start, settled)
     truth = world.is_fraud[window]
-    yield f"+ lag: only the payments {maturity:g}-90 days old", window, truth, None
-    p, labels = predictions.c, label_events.c
-    stored = pd.read_sql(
-        select(p.transaction_id, p.decision, p.propensity).where(
-            p.event_time >= start, p.event_time < t0 - timedelta(days=maturity)
-        ),
-        engine,
+    yield (
+        f"+ lag: only the payments {maturity:g}-{ORACLE_WINDOW_DAYS} days old",
+        window,
+        truth,
+        None,
     )
+    stored = store.predictions_between(
+        start, settled, columns=["id", "transaction_id", "decision", "propensity"]
+    )
+    labels = store.deciding_labels(start, settled, as_of=t0)
+    stored = stored.merge(labels[["id", "label"]], on="id", how="left", validate="one_to_one")
     ids = world.transactions["transaction_id"].iloc[window]
     joined = ids.to_frame().merge(stored, on="transaction_id", how="left", validate="one_to_one")
     approved = (joined["decision"] == "approve").to_numpy()  # explored payments included
     weight = 1.0 / joined["propensity"].to_numpy()[approved]
     rows = np.arange(window.start, window.stop)[approved]
     yield "+ selection: the approved and explored ones (IPW)", rows, truth[approved], weight
-    reported = pd.read_sql(
-        select(labels.transaction_id).where(labels.label == "fraud", labels.reported_at <= t0),
-        engine,
-    )
-    label = ids.isin(set(reported["transaction_id"])).to_numpy()[approved]
-    yield "+ labels reported by then: the platform's rows", rows, label, weight
+    reported = (joined["label"] == "fraud").to_numpy()[approved]
+    yield "+ labels reported by then: the platform's rows", rows, reported, weight
 
 
 def _scores(world: ReplayWorld, rows: Any, y: np.ndarray, weight: Any, month: slice) -> Any:
