@@ -37,6 +37,7 @@ def recall_gap(
 ) -> dict[str, Any]:
     """The decomposition for the replay reported in `report_dir` (store: `db_url`, default the
     replay's SQLite file; maturity: the replay's `FRAUD_LABEL_MATURITY_DAYS`, default 45)."""
+    from fraud_core.features import featurize_frame
     from fraud_core.maturity import TRAINING_MATURITY_DAYS
     from fraud_core.store import FeedbackStore
 
@@ -60,8 +61,13 @@ def recall_gap(
     month = world.rows_between(t0, world.end)
     served = _served(world, month, t0, store)
     fraud = served["fraud"].to_numpy()
+    X_month = featurize_frame(world.transactions.iloc[month])  # once, for every step's model
     ranking = [
-        {"step": step, "frauds": int(y.sum()), **_recalls(_scores(world, rows, y, w, month), fraud)}
+        {
+            "step": step,
+            "frauds": int(y.sum()),
+            **_recalls(_scores(world, rows, y, w, X_month), fraud),
+        }
         for step, rows, y, w in _training_sets(world, store, t0, maturity)
     ]
     ranking.append(
@@ -74,8 +80,7 @@ def recall_gap(
         "the same without exploration's approvals": blocked | served["explored"].to_numpy(bool),
         f"the served scores at {DEFAULT_THRESHOLD:g}": scores >= DEFAULT_THRESHOLD,
         **{
-            f"the served scores, one threshold at FPR {fpr:.1%}": scores
-            >= np.quantile(scores[~fraud], 1 - fpr)
+            f"the served scores, one threshold at FPR {fpr:.1%}": scores >= _cut(scores, fraud, fpr)
             for fpr in FPRS
         },
     }
@@ -139,22 +144,26 @@ def _training_sets(
     yield "+ labels reported by then: the platform's rows", rows, reported, weight
 
 
-def _scores(world: ReplayWorld, rows: Any, y: np.ndarray, weight: Any, month: slice) -> Any:
+def _scores(world: ReplayWorld, rows: Any, y: np.ndarray, weight: Any, X_month: Any) -> Any:
+    """The recipe fitted on `rows` of the world (labels `y`, weights), scoring the month."""
     from fraud_core.features import featurize_frame
     from fraud_core.training import Recipe, fit
 
     X = featurize_frame(world.transactions.iloc[rows])
     model = fit(X, y.astype(int), Recipe(seed=world.seed), sample_weight=weight)
-    return model.predict_proba(featurize_frame(world.transactions.iloc[month]))[:, 1]
+    return model.predict_proba(X_month)[:, 1]
+
+
+def _cut(scores: np.ndarray, fraud: np.ndarray, fpr: float) -> float:
+    """The threshold that blocks the share `fpr` of the legitimate payments."""
+    return float(np.quantile(scores[~fraud], 1 - fpr))
 
 
 def _recalls(scores: Any, fraud: np.ndarray) -> dict[str, float]:
     """Recall at each of `FPRS`: the threshold that blocks that share of the legitimate."""
     scores = np.asarray(scores)
     return {
-        f"recall_at_fpr_{fpr:g}": float(
-            (scores[fraud] >= np.quantile(scores[~fraud], 1 - fpr)).mean()
-        )
+        f"recall_at_fpr_{fpr:g}": float((scores[fraud] >= _cut(scores, fraud, fpr)).mean())
         for fpr in FPRS
     }
 
