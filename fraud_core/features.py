@@ -40,6 +40,8 @@ _REGION_COUNTRIES = {
 COUNTRY_REGION = {c: r for r, codes in _REGION_COUNTRIES.items() for c in codes.split()}
 AMOUNT_BANDS = ((50.0, "small"), (500.0, "medium"), (float("inf"), "large"))
 NEW_ACCOUNT_DAYS = 90
+_BAND_UPPERS = np.array([upper for upper, _ in AMOUNT_BANDS])
+_BAND_NAMES = np.array([name for _, name in AMOUNT_BANDS], dtype=object)
 SECONDS_PER_DAY = 86_400
 
 _INPUT_COLUMNS = (
@@ -263,6 +265,25 @@ def threshold_segment(
     tenure = "new" if account_age_days < NEW_ACCOUNT_DAYS else "established"
     segment = f"{amount_band(amount_usd)}|{tenure}"
     return segment if payment_method is None else f"{segment}/{payment_method}"
+
+
+def threshold_segments(
+    amount_usd: np.ndarray, account_age_days: np.ndarray, payment_method: np.ndarray | None = None
+) -> np.ndarray:
+    """`threshold_segment` of many rows at once: the same strings, as an object array (a row
+    whose payment method is None gets no method, as there)."""
+    usd = np.asarray(amount_usd, dtype=np.float64)
+    band = np.searchsorted(_BAND_UPPERS, usd, side="right")
+    if (band >= len(_BAND_UPPERS)).any():
+        raise ValueError("an amount_usd is in no amount band (NaN?)")
+    new = np.asarray(account_age_days, dtype=np.float64) < NEW_ACCOUNT_DAYS
+    segment = _BAND_NAMES[band] + np.where(new, "|new", "|established").astype(object)
+    if payment_method is None:
+        return segment
+    method = np.asarray(payment_method, dtype=object)
+    has = method != None  # noqa: E711 (elementwise)
+    segment[has] = segment[has] + "/" + method[has]
+    return segment
 
 
 def country_group(country: str) -> str:

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fraud_core.evaluation import Costs, ipw_weights
-from fraud_core.features import threshold_segment
+from fraud_core.features import threshold_segments
 from fraud_core.fpr_lines import FPR_WARNING
 from fraud_core.policy import (
     DEFAULT_THRESHOLD,
@@ -212,10 +212,7 @@ def segment_paths(frame: pd.DataFrame) -> np.ndarray:
             else [f["account_age_days_log"] for f in frame["features"]]
         )
         age = np.rint(np.expm1(np.asarray(logged, dtype=np.float64)))
-    usd = frame["amount_usd"].to_numpy(np.float64)
-    method = frame["payment_method"].to_numpy(object)
-    paths = map(threshold_segment, usd.tolist(), age.tolist(), method.tolist())
-    return np.fromiter(paths, dtype=object, count=len(frame))
+    return threshold_segments(frame["amount_usd"], age, frame["payment_method"])
 
 
 def rescored(predictions: pd.DataFrame, model: LoadedModel) -> pd.DataFrame:

@@ -179,6 +179,7 @@ def _replay(
 def _model_loader() -> Callable[[str], Any]:
     """Registry versions loaded once each (the replay's own registry, from the environment)."""
     from fraud_core.registry import ModelRegistry
+    from fraud_core.registry.serving import BATCH_THREADS
     from fraud_core.settings import get_settings
 
     settings = get_settings()
@@ -187,7 +188,7 @@ def _model_loader() -> Callable[[str], Any]:
 
     def load(version: str) -> Any:
         if version not in cache:
-            cache[version] = registry.load(version)
+            cache[version] = registry.load(version, BATCH_THREADS)  # whole months at once
         return cache[version]
 
     return load

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fraud_core.features import FEATURE_NAMES, FEATURE_SPEC, threshold_segment
+from fraud_core.features import FEATURE_NAMES, FEATURE_SPEC, threshold_segments
 from fraud_core.schema import keyed_hash
 from fraud_core.simulation.decisions import Decisions
 from fraud_core.simulation.world import World, amount_usd
@@ -72,7 +72,7 @@ def prediction_frame(
             "decision": decisions.decision,
             "model_version": model_version,
             "variant": "champion",
-            "segment": list(map(threshold_segment, usd.tolist(), age.tolist())),
+            "segment": threshold_segments(usd, age),
             "explored": decisions.explored,
             "propensity": decisions.propensity,
             "policy_version": policy_version,

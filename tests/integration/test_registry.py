@@ -16,6 +16,7 @@ from fraud_core.registry import (
     UnknownVersion,
     training_window_hash,
 )
+from fraud_core.registry.serving import BATCH_THREADS
 from fraud_core.store import FeedbackStore
 
 METRICS = {"fpr": 0.017, "recall": 0.93}
@@ -323,6 +324,10 @@ def test_load_returns_probabilities_of_the_model(registry, train_tiny_model):
     assert 0.0 < expected.min() < 0.5 < expected.max() < 1.0
     np.testing.assert_allclose(loaded.predict(X), expected, rtol=1e-6)
     np.testing.assert_allclose(loaded.predict(X[0]), expected[:1], rtol=1e-6)
+    batch = registry.load(version, threads=BATCH_THREADS)  # an asset scoring a window
+    config = json.loads(batch.booster.save_config())
+    assert config["learner"]["generic_param"]["nthread"] == "0"  # every core XGBoost may use
+    np.testing.assert_array_equal(batch.predict(X), loaded.predict(X))
     with pytest.raises(ValueError, match=f"{len(FEATURE_NAMES)} features"):
         loaded.predict(X[:, :5])
 

@@ -18,6 +18,7 @@ from fraud_core.features import (
     featurize_frame,
     featurize_many,
     threshold_segment,
+    threshold_segments,
 )
 from fraud_core.schema import USD_PER_UNIT, Transaction
 
@@ -126,6 +127,20 @@ def test_spec_round_trip_and_mismatch():
 def test_threshold_segment():
     assert threshold_segment(5, 1200) == "small|established"
     assert threshold_segment(1000, 3) == "large|new"
+
+
+def test_threshold_segments_are_threshold_segment_row_by_row():
+    rng = np.random.default_rng(0)
+    edges = [0.0, 49.99, 50.0, 50.01, 499.99, 500.0, 1e9]
+    usd = np.concatenate([edges, rng.lognormal(4, 2, 2_000)])
+    age = np.concatenate([[0, 89, 90, 90.5, 89.999, 3000, np.nan], rng.integers(0, 400, 2_000)])
+    method = np.array(["card", None, "digital_wallet", "bnpl"] * 502, dtype=object)[: len(usd)]
+    expected = [threshold_segment(*row) for row in zip(usd, age, method, strict=True)]
+    assert threshold_segments(usd, age, method).tolist() == expected
+    without = [threshold_segment(u, a) for u, a in zip(usd, age, strict=True)]
+    assert threshold_segments(usd, age).tolist() == without
+    with pytest.raises(ValueError, match="amount band"):
+        threshold_segments(np.array([np.nan]), np.array([1.0]))
 
 
 @pytest.mark.parametrize("unit", ["ns", "us", "ms", "s"])

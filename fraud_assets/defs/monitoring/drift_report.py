@@ -76,6 +76,7 @@ def drift_report(
 
     from fraud_core.drift import compute_drift
     from fraud_core.monitoring import drift_rows, scored_frame
+    from fraud_core.registry.serving import BATCH_THREADS
 
     now = clock.current()
     version = reference_profile.model_version
@@ -98,7 +99,7 @@ def drift_report(
     window = (current["event_time"].iloc[0].to_pydatetime(), now)
     result = compute_drift(
         pd.read_parquet(reference_profile.path),
-        scored_frame(current, facade.load(version)),
+        scored_frame(current, facade.load(version, BATCH_THREADS)),
         drift_share=config.drift_share,
         out_dir=reports.dir("drift"),
         stem=f"drift-{now:%Y%m%dT%H%M%S}-v{version}",

@@ -91,6 +91,7 @@ def reference_profile(
 
     from fraud_core.monitoring import frame_hash, scored_frame
     from fraud_core.registry import CHAMPION
+    from fraud_core.registry.serving import BATCH_THREADS
 
     facade = registry.open()
     info = facade.version_for(CHAMPION)
@@ -120,7 +121,7 @@ def reference_profile(
                 f"no predictions in version {info.version}'s training window "
                 f"[{start.isoformat()}, {end.isoformat()})"
             )
-        profile = scored_frame(sample, facade.load(info.version))
+        profile = scored_frame(sample, facade.load(info.version, BATCH_THREADS))
         digest, logged = frame_hash(profile), None
         tmp = path.with_suffix(".tmp")
         profile.to_parquet(tmp, index=False)

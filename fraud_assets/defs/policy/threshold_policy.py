@@ -264,6 +264,7 @@ class _Learning:
 
     def run(self, version: str, role: str, window: tuple, folder: Path) -> _Result:
         from fraud_core.policy import ThresholdPolicy
+        from fraud_core.registry.serving import BATCH_THREADS
         from fraud_core.reports.thresholds import contribution_png, cost_curves_png
         from fraud_core.threshold_learning import (
             LearningConfig,
@@ -275,7 +276,8 @@ class _Learning:
 
         config, now, feedback = self.config, self.now, self.feedback
         frame, states, fraud_weight = self.matured.since(window[0])
-        labeled = labeled_frame(rescored(frame, self.facade.load(version)), states, fraud_weight)
+        model = self.facade.load(version, BATCH_THREADS)
+        labeled = labeled_frame(rescored(frame, model), states, fraud_weight)
         prior = feedback.load_policy_arms(model_version=version)
         previous = ThresholdPolicy.of_model(version, prior)
         new_version = policy_version(now, self.context.run.run_id, version)

@@ -51,6 +51,7 @@ def validation_gate(
 
     from fraud_core.features import FEATURE_NAMES
     from fraud_core.registry import CHAMPION
+    from fraud_core.registry.serving import BATCH_THREADS
     from fraud_core.training import evaluate, fraud_flips, judge
 
     version = trained_model.model_version
@@ -58,13 +59,13 @@ def validation_gate(
     X = holdout[list(FEATURE_NAMES)].to_numpy("float32")
     policy = GatePolicy(**config.model_dump())
     facade = registry.open()
-    scores = facade.load(version).predict(X)
+    scores = facade.load(version, BATCH_THREADS).predict(X)
     mine = evaluate(holdout, scores, policy)
     champion_info = facade.version_for(CHAMPION)
     champion_version = champion_info.version if champion_info else None
     theirs, flips = None, None
     if champion_version is not None and champion_version != version:
-        champion_scores = facade.load(champion_version).predict(X)
+        champion_scores = facade.load(champion_version, BATCH_THREADS).predict(X)
         theirs = evaluate(holdout, champion_scores, policy)
         flips = fraud_flips(holdout, scores, champion_scores, policy.threshold)
     decision = judge(mine, theirs, policy, flips)
