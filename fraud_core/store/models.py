@@ -103,11 +103,14 @@ class Prediction(Base):
         CheckConstraint("propensity > 0 AND propensity <= 1", name="propensity"),
         # release windows: a stage's rows since it began, its counts read from the index alone
         Index(None, "scored_at", "variant", "model_version", "decision"),
+        # event-time windows; the lake's per-day counts (rows, largest id and transaction id)
+        # read from the index alone
+        Index(None, "event_time", "transaction_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     transaction_id: Mapped[str] = mapped_column(String(64), index=True)  # key: prediction_ids
-    event_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime)
     customer_hash: Mapped[str] = mapped_column(String(64))
     amount: Mapped[float] = mapped_column(Float)

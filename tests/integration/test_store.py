@@ -97,7 +97,7 @@ def test_migrations_create_tables_indexes_and_match_models(store: FeedbackStore)
         | {tuple(uq["column_names"]) for uq in inspector.get_unique_constraints(table)}
         for table in tables
     }
-    assert ("event_time",) in indexes["predictions"]
+    assert ("event_time", "transaction_id") in indexes["predictions"]
     assert ("transaction_id",) in indexes["predictions"]
     assert ("event_time",) in indexes["shadow_predictions"]
     assert ("transaction_id", "model_version") in indexes["shadow_predictions"]
@@ -247,6 +247,30 @@ def test_a_canary_stages_counts_come_from_the_release_window_index(store: Feedba
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", capture)
     assert counts == {"champion": (10, 5), "canary": (10, 5)}
+    if store.engine.dialect.name == "sqlite":
+        ((statement, parameters),) = statements
+        with store.engine.connect() as conn:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        assert any("COVERING INDEX" in str(row[-1]) for row in plan), plan
+
+
+def test_the_lakes_day_counts_come_from_the_event_time_index(store: FeedbackStore) -> None:
+    """The lake checks every day of a window against the store before it reads it (rows, largest
+    id and transaction id per day). On SQLite these are read from the covering index (no row
+    of the table is fetched); both stores count the same."""
+    store.insert_predictions([prediction(i) for i in range(5)])
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "count(" in statement.lower():
+            statements.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        counts = store.day_counts(T0 - timedelta(days=1), T0 + timedelta(days=1))
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", capture)
+    assert counts == {f"{T0:%Y-%m-%d}": (5, 5, "tx-4")}
     if store.engine.dialect.name == "sqlite":
         ((statement, parameters),) = statements
         with store.engine.connect() as conn:
