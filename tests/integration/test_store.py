@@ -235,6 +235,15 @@ def test_a_canary_stages_counts_come_from_the_release_window_index(store: Feedba
 
     canary = [prediction(i, variant="canary", model_version="4") for i in range(20, 30)]
     store.insert_predictions([prediction(i) for i in range(20)] + canary)
+    counts = _counted_from_an_index(
+        store, lambda: decision_counts(store, T0 + timedelta(minutes=10), "4")
+    )
+    assert counts == {"champion": (10, 5), "canary": (10, 5)}
+
+
+def _counted_from_an_index(store: FeedbackStore, count):
+    """`count()`'s result; on SQLite, checks that its one counting query reads a covering index
+    (no row of the table fetched)."""
     statements: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -243,15 +252,15 @@ def test_a_canary_stages_counts_come_from_the_release_window_index(store: Feedba
 
     sa.event.listen(store.engine, "before_cursor_execute", capture)
     try:
-        counts = decision_counts(store, T0 + timedelta(minutes=10), "4")
+        result = count()
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", capture)
-    assert counts == {"champion": (10, 5), "canary": (10, 5)}
     if store.engine.dialect.name == "sqlite":
         ((statement, parameters),) = statements
         with store.engine.connect() as conn:
             plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
         assert any("COVERING INDEX" in str(row[-1]) for row in plan), plan
+    return result
 
 
 def test_the_lakes_day_counts_come_from_the_event_time_index(store: FeedbackStore) -> None:
@@ -259,23 +268,10 @@ def test_the_lakes_day_counts_come_from_the_event_time_index(store: FeedbackStor
     id and transaction id per day). On SQLite these are read from the covering index (no row
     of the table is fetched); both stores count the same."""
     store.insert_predictions([prediction(i) for i in range(5)])
-    statements: list[tuple[str, object]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
-        if "count(" in statement.lower():
-            statements.append((statement, parameters))
-
-    sa.event.listen(store.engine, "before_cursor_execute", capture)
-    try:
-        counts = store.day_counts(T0 - timedelta(days=1), T0 + timedelta(days=1))
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", capture)
+    counts = _counted_from_an_index(
+        store, lambda: store.day_counts(T0 - timedelta(days=1), T0 + timedelta(days=1))
+    )
     assert counts == {f"{T0:%Y-%m-%d}": (5, 5, "tx-4")}
-    if store.engine.dialect.name == "sqlite":
-        ((statement, parameters),) = statements
-        with store.engine.connect() as conn:
-            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
-        assert any("COVERING INDEX" in str(row[-1]) for row in plan), plan
 
 
 def test_predictions_round_trip(store: FeedbackStore) -> None:
