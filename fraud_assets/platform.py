@@ -71,11 +71,25 @@ class Service:
 
 
 def _group_alive(group: int) -> bool:
+    """Whether a process of `group` still runs. A zombie does not: a child that died after its
+    parent is reparented to PID 1, and an init that does not reap orphans (some container and
+    VM inits) leaves it in the group for good. Without /proc (macOS), any member counts."""
     try:
         os.killpg(group, 0)
     except ProcessLookupError:
         return False
-    return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        state, _, pgrp = text[text.rindex(")") + 2 :].split(" ", 3)[:3]
+        if int(pgrp) == group and state != "Z":
+            return True
+    return False
 
 
 def platform_env() -> dict[str, str]:
