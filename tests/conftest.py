@@ -11,12 +11,25 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 DEFAULT_PG_URL = "postgresql://root@127.0.0.1:5432/test"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every test (and the fixtures it sets up) starts processes that SIGTERM stops. Dagster's
+    in-process execution leaves SIGTERM with SIGINT's handler (`dagster._utils.interrupts`), and
+    where SIGINT is ignored (a suite started in the background by a non-interactive shell) that
+    is SIG_IGN, which every process started later inherits: stops then waited for SIGKILL."""
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main and signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def with_search_path(url: str, schema: str) -> str:
