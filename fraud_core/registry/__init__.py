@@ -10,7 +10,7 @@ Aliases are the single source of truth for deployment (docs/architecture.md, sec
 - `records.py`    tags, rejection, audit entries, additions to a version's run
 - `aliases.py`    audited alias moves under the store's lock (`StaleMove` when planned on a
                   state that has changed)
-- `serving.py`    load a version for the scorer
+- `serving.py`    load a version: one XGBoost thread for the scorer, every core for batch work
 
 Everything goes through one `MlflowClient` built from explicit URIs: no global MLflow state
 (no `set_tracking_uri`, no active run), so a Dagster run that also uses dagster-mlflow's fluent
