@@ -178,8 +178,7 @@ def _replay(
 
 def _model_loader() -> Callable[[str], Any]:
     """Registry versions loaded once each (the replay's own registry, from the environment)."""
-    from fraud_core.registry import ModelRegistry
-    from fraud_core.registry.serving import BATCH_THREADS
+    from fraud_core.registry import BATCH_THREADS, ModelRegistry
     from fraud_core.settings import get_settings
 
     settings = get_settings()

@@ -33,7 +33,7 @@ from fraud_core.registry.names import (
     UnknownVersion,
 )
 from fraud_core.registry.records import VersionRecords
-from fraud_core.registry.serving import ServingLoads
+from fraud_core.registry.serving import BATCH_THREADS, ServingLoads
 
 
 class ModelRegistry(ModelLogging, VersionRecords, AliasMoves, ServingLoads):
@@ -43,6 +43,7 @@ class ModelRegistry(ModelLogging, VersionRecords, AliasMoves, ServingLoads):
 
 __all__ = [
     "ALIASES",
+    "BATCH_THREADS",
     "CANARY",
     "CANARY_TAG",
     "CHALLENGER",

@@ -20,7 +20,7 @@ included)."""
 
 
 class ServingLoads(RegistryReads):
-    """Versions loaded for the scorer."""
+    """Versions loaded for the scorer (one thread) and for batch scoring (`BATCH_THREADS`)."""
 
     def load(self, version: int | str, threads: int = 1) -> LoadedModel:
         """Download and load a version; FeatureSpecMismatch if its spec differs from ours.

@@ -10,13 +10,13 @@ import pytest
 
 from fraud_core.features import FEATURE_NAMES, FEATURE_SPEC, FeatureSpec, FeatureSpecMismatch
 from fraud_core.registry import (
+    BATCH_THREADS,
     ModelRegistry,
     RegistryError,
     UnknownAlias,
     UnknownVersion,
     training_window_hash,
 )
-from fraud_core.registry.serving import BATCH_THREADS
 from fraud_core.store import FeedbackStore
 
 METRICS = {"fpr": 0.017, "recall": 0.93}

@@ -76,7 +76,7 @@ def drift_report(
 
     from fraud_core.drift import compute_drift
     from fraud_core.monitoring import drift_rows, scored_frame
-    from fraud_core.registry.serving import BATCH_THREADS
+    from fraud_core.registry import BATCH_THREADS
 
     now = clock.current()
     version = reference_profile.model_version

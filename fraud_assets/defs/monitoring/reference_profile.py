@@ -90,8 +90,7 @@ def reference_profile(
     import pandas as pd
 
     from fraud_core.monitoring import frame_hash, scored_frame
-    from fraud_core.registry import CHAMPION
-    from fraud_core.registry.serving import BATCH_THREADS
+    from fraud_core.registry import BATCH_THREADS, CHAMPION
 
     facade = registry.open()
     info = facade.version_for(CHAMPION)

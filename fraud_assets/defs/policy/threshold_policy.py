@@ -264,7 +264,7 @@ class _Learning:
 
     def run(self, version: str, role: str, window: tuple, folder: Path) -> _Result:
         from fraud_core.policy import ThresholdPolicy
-        from fraud_core.registry.serving import BATCH_THREADS
+        from fraud_core.registry import BATCH_THREADS
         from fraud_core.reports.thresholds import contribution_png, cost_curves_png
         from fraud_core.threshold_learning import (
             LearningConfig,

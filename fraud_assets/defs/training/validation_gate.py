@@ -50,8 +50,7 @@ def validation_gate(
     import pandas as pd
 
     from fraud_core.features import FEATURE_NAMES
-    from fraud_core.registry import CHAMPION
-    from fraud_core.registry.serving import BATCH_THREADS
+    from fraud_core.registry import BATCH_THREADS, CHAMPION
     from fraud_core.training import evaluate, fraud_flips, judge
 
     version = trained_model.model_version
